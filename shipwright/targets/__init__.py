@@ -1,0 +1,1 @@
+"""Deploy targets: one module each, one interface (shipwright.targets.base.Target)."""

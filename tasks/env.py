@@ -1,0 +1,31 @@
+"""env.*: check, show and compare the layered environments in envs/."""
+
+from invoke import task
+
+from shipwright.cli import reports_errors, settings_for
+from shipwright.settings import envcheck
+
+HELP = {"env": "environment name (development, test, staging, production, …)",
+        "set": "override KEY=VALUE (repeatable)"}
+JSON = {"json": "machine-readable output"}
+
+
+@task(help=HELP, iterable=["set"])
+@reports_errors
+def check(c, env="development", set=None):
+    """Validate an environment: every problem at once, with file and line."""
+    envcheck.check(env, set)
+
+
+@task(help=HELP | JSON, iterable=["set"])
+@reports_errors
+def show(c, env="development", set=None, json=False):
+    """Show an environment's values (secrets masked) and which layer set each."""
+    envcheck.show(settings_for(env, set), as_json=json)
+
+
+@task(help={"a": "first environment", "b": "second environment", **JSON})
+@reports_errors
+def diff(c, a, b, json=False):
+    """Which keys differ between two environments (secrets masked)."""
+    envcheck.diff(a, b, as_json=json)
