@@ -94,7 +94,8 @@ class Runner:
             command_line = f"cd {shlex.quote(str(cwd))} && {command}"
         else:
             command_line = command
-        kwargs: dict[str, Any] = {"warn": True, "env": dict(env or {}), "timeout": timeout}
+        kwargs: dict[str, Any] = {"warn": True, "env": dict(env or {}), "timeout": timeout,
+                                  "in_stream": False}
         return self._execute(Context().run, command, command_line, "local", quiet, check, kwargs)
 
     # -- remote ------------------------------------------------------------------
@@ -114,7 +115,7 @@ class Runner:
         where = _host_of(connection)
         if self._skip(command, where, changes):
             return Result(command, 0, "", "", 0.0, where)
-        kwargs: dict[str, Any] = {"warn": True, "timeout": timeout}
+        kwargs: dict[str, Any] = {"warn": True, "timeout": timeout, "in_stream": False}
         return self._execute(connection.run, command, command, where, quiet, check, kwargs)
 
     def put_secret_file(self, connection: Any, content: str, remote_path: str) -> None:

@@ -1,0 +1,164 @@
+"""The Docker engine the tests build and push with.
+
+Why: on a fresh CI machine no engine runs; on a laptop one already does.
+`ensure_engine()` leaves an answering engine alone and otherwise starts
+`dockerd` *detached* (own session, re-parented to init) so that it outlives the
+Python process: the engine is meant to persist across test runs and nox
+sessions.  It never touches the machine's network (`--iptables=false
+--bridge=none`), and it trusts the sandbox's private /16 as insecure registries
+so it could also talk to registry listeners on namespace bridge addresses
+(127.0.0.0/8 is insecure by default).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from ._proc import SandboxError, file_lock, log_tail, pid_alive, stop_process, wait_until
+
+__all__ = ["DEFAULT_HOST", "SANDBOX_CIDR", "ensure_engine", "engine_answers", "stop_engine", "Engine"]
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+#: Private range the sandbox's namespaced hosts live in (see sshhosts.py).
+SANDBOX_CIDR = "10.213.0.0/16"
+STATE_DIR = Path(os.environ.get("SHIPWRIGHT_SANDBOX_STATE", "/var/tmp/shipwright-sandbox"))
+LOG = STATE_DIR / "dockerd.log"
+PIDFILE = "/var/run/docker.pid"
+_STARTED_MARK = STATE_DIR / "dockerd.started-by-sandbox"
+
+
+def engine_answers(docker_host: str, timeout: float = 3) -> bool:
+    """True if the engine at `docker_host` answers a ping (`docker info`)."""
+    import docker  # imported lazily: the SDK is only needed when an engine is
+
+    try:
+        client = docker.DockerClient(base_url=docker_host, timeout=timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        return False
+
+
+def _socket_path(docker_host: str) -> str | None:
+    if docker_host.startswith("unix://"):
+        return docker_host[len("unix://"):]
+    return None
+
+
+def ensure_engine(
+    docker_host: str | None = None,
+    *,
+    timeout: float = 60,
+    insecure_registries: tuple[str, ...] = (SANDBOX_CIDR,),
+) -> str:
+    """Return a DOCKER_HOST whose engine answers, starting dockerd if needed.
+
+    `docker_host` defaults to $DOCKER_HOST, then the standard socket.  An engine
+    that answers is left alone.  Otherwise (unix sockets only) a detached
+    dockerd is started and awaited for at most `timeout` seconds.
+    """
+    host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    if engine_answers(host):
+        return host
+    sock = _socket_path(host)
+    if sock is None:
+        raise SandboxError(f"Docker engine at {host} does not answer (and is not a local socket to start)")
+    with file_lock(STATE_DIR / "dockerd.lock"):
+        if engine_answers(host):  # someone else started it while we waited
+            return host
+        pidfile = PIDFILE if host == DEFAULT_HOST else str(Path(sock).with_suffix(".pid"))
+        _reap_stale_pidfile(pidfile)
+        argv = [
+            "setsid", "--fork", "dockerd",
+            "--iptables=false", "--bridge=none", "--storage-driver=overlay2",
+            "-H", host, "--pidfile", pidfile,
+        ]
+        for reg in insecure_registries:
+            argv += ["--insecure-registry", reg]
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        with open(LOG, "ab") as log:
+            log.write(f"\n=== {time.ctime()} starting: {' '.join(argv[2:])}\n".encode())
+            log.flush()
+            try:
+                subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                               check=True, timeout=10, close_fds=True)
+            except FileNotFoundError as exc:
+                raise SandboxError("dockerd: not installed (run .ci/setup)") from exc
+        wait_until(lambda: engine_answers(host, timeout=2), timeout=timeout,
+                   what=f"dockerd on {host}", log=LOG)
+        _STARTED_MARK.write_text(pidfile)
+    return host
+
+
+def _reap_stale_pidfile(pidfile: str) -> None:
+    """Remove a pidfile left by a dead dockerd; refuse if its process lives."""
+    try:
+        pid = int(Path(pidfile).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return
+    if pid_alive(pid):
+        # Alive but not answering: probably still starting or shutting down.
+        if not wait_until_gone_or_answering(pid):
+            raise SandboxError(f"dockerd pid {pid} ({pidfile}) is alive but does not answer\n{log_tail(LOG)}")
+        return
+    Path(pidfile).unlink(missing_ok=True)
+
+
+def wait_until_gone_or_answering(pid: int, timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def stop_engine(timeout: float = 30) -> bool:
+    """Stop the engine *only if this module started it*; True if one was stopped."""
+    try:
+        pidfile = _STARTED_MARK.read_text().strip()
+        pid = int(Path(pidfile).read_text().strip())
+    except (OSError, ValueError):
+        return False
+    stop_process(pid, timeout=timeout)
+    _STARTED_MARK.unlink(missing_ok=True)
+    return True
+
+
+class Engine:
+    """Context-manager form: `with Engine() as docker_host: ...`.
+
+    By default the engine persists after the block (`persist=True`); with
+    `persist=False` an engine that *this block* started is stopped again.
+    """
+
+    def __init__(self, docker_host: str | None = None, *, persist: bool = True, timeout: float = 60):
+        self.requested = docker_host
+        self.persist = persist
+        self.timeout = timeout
+        self.docker_host: str | None = None
+        self.started = False
+
+    def start(self) -> str:
+        if self.docker_host is None:
+            host = self.requested or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+            self.started = not engine_answers(host)
+            self.docker_host = ensure_engine(host, timeout=self.timeout)
+        return self.docker_host
+
+    def stop(self) -> None:
+        if self.started and not self.persist:
+            stop_engine()
+        self.started = False
+        self.docker_host = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
