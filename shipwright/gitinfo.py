@@ -9,8 +9,9 @@ from shipwright.runner import Runner
 
 
 def _git(*args: str) -> str:
-    result = Runner(echo=False).local(["git", "-C", str(PROJECT_ROOT), *args], quiet=True,
-                                      check=False, changes=False)
+    result = Runner(echo=False).local(
+        ["git", "-C", str(PROJECT_ROOT), *args], quiet=True, check=False, changes=False
+    )
     return result.stdout.strip() if result.ok else ""
 
 
@@ -19,5 +20,9 @@ def commit_sha() -> str:
 
 
 def branch() -> str:
-    return (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
-            or _git("rev-parse", "--abbrev-ref", "HEAD") or "unknown")
+    return (
+        os.environ.get("GITHUB_HEAD_REF")
+        or os.environ.get("GITHUB_REF_NAME")
+        or _git("rev-parse", "--abbrev-ref", "HEAD")
+        or "unknown"
+    )

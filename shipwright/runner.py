@@ -94,8 +94,12 @@ class Runner:
             command_line = f"cd {shlex.quote(str(cwd))} && {command}"
         else:
             command_line = command
-        kwargs: dict[str, Any] = {"warn": True, "env": dict(env or {}), "timeout": timeout,
-                                  "in_stream": False}
+        kwargs: dict[str, Any] = {
+            "warn": True,
+            "env": dict(env or {}),
+            "timeout": timeout,
+            "in_stream": False,
+        }
         return self._execute(Context().run, command, command_line, "local", quiet, check, kwargs)
 
     # -- remote ------------------------------------------------------------------

@@ -8,9 +8,15 @@ from shipwright.stages import audit as stage
 from shipwright.stages.results import record
 
 
-@task(default=True, iterable=["set"],
-      help={"env": "environment whose settings apply", "set": "override KEY=VALUE",
-            "strict": "fail when a scanner could not audit (default: report it)"})
+@task(
+    default=True,
+    iterable=["set"],
+    help={
+        "env": "environment whose settings apply",
+        "set": "override KEY=VALUE",
+        "strict": "fail when a scanner could not audit (default: report it)",
+    },
+)
 @reports_errors
 def all(c, env="test", set=None, strict=False):
     """Audit dependencies: critical findings fail, lower levels are reported."""

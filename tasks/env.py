@@ -5,8 +5,10 @@ from invoke import task
 from shipwright.cli import reports_errors, settings_for
 from shipwright.settings import envcheck
 
-HELP = {"env": "environment name (development, test, staging, production, …)",
-        "set": "override KEY=VALUE (repeatable)"}
+HELP = {
+    "env": "environment name (development, test, staging, production, …)",
+    "set": "override KEY=VALUE (repeatable)",
+}
 JSON = {"json": "machine-readable output"}
 
 

@@ -7,8 +7,10 @@ from shipwright.gitinfo import commit_sha
 from shipwright.stages import tests as stage
 from shipwright.stages.results import record
 
-HELP = {"env": "environment whose settings apply (default: test)",
-        "set": "override KEY=VALUE (repeatable), e.g. --set REDIS_URI=redis://..."}
+HELP = {
+    "env": "environment whose settings apply (default: test)",
+    "set": "override KEY=VALUE (repeatable), e.g. --set REDIS_URI=redis://...",
+}
 
 
 def _run(c, step, env, set):

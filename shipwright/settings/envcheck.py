@@ -23,10 +23,15 @@ def check(environment: str, assignments: Iterable[str] | None = None) -> Setting
             exc.args = (str(exc) + "\n" + "\n".join(f"  ✘ {p}" for p in tracked),)
         raise
     if tracked:
-        raise ConfigError("env files are tracked by git:\n" + "\n".join(f"  ✘ {p}" for p in tracked))
+        raise ConfigError(
+            "env files are tracked by git:\n" + "\n".join(f"  ✘ {p}" for p in tracked)
+        )
     files = [str(f.relative_to(settings.root)) for f in settings.files if f.is_file()]
-    status(True, f"environment {environment!r} is valid ({len(settings.values)} values from "
-                 f"{', '.join(files) or 'defaults only'})")
+    status(
+        True,
+        f"environment {environment!r} is valid ({len(settings.values)} values from "
+        f"{', '.join(files) or 'defaults only'})",
+    )
     return settings
 
 
@@ -35,21 +40,26 @@ def show(settings: Settings, *, as_json: bool = False) -> None:
     rows = []
     for key in sorted(shown):
         var = SCHEMA.get(key)
-        rows.append({
-            "key": key,
-            "value": shown[key],
-            "source": str(settings.sources[key]),
-            "group": var.group if var else "app",
-            "secret": settings.is_secret(key),
-            "shipped": key in settings.app_environment(),
-        })
+        rows.append(
+            {
+                "key": key,
+                "value": shown[key],
+                "source": str(settings.sources[key]),
+                "group": var.group if var else "app",
+                "secret": settings.is_secret(key),
+                "shipped": key in settings.app_environment(),
+            }
+        )
     if as_json:
         emit_json({"environment": settings.environment, "variables": rows})
         return
     table(
         f"environment {settings.environment}",
         ["key", "value", "set by", "group", "shipped to app"],
-        [(r["key"], r["value"], r["source"], r["group"], "yes" if r["shipped"] else "") for r in rows],
+        [
+            (r["key"], r["value"], r["source"], r["group"], "yes" if r["shipped"] else "")
+            for r in rows
+        ],
     )
 
 
@@ -63,16 +73,21 @@ def diff(first: str, second: str, *, as_json: bool = False) -> list[dict]:
         if va == vb:
             continue
         secret = Settings.is_secret(key)
-        changed.append({
-            "key": key,
-            first: _shown(va, secret),
-            second: _shown(vb, secret),
-        })
+        changed.append(
+            {
+                "key": key,
+                first: _shown(va, secret),
+                second: _shown(vb, secret),
+            }
+        )
     if as_json:
         emit_json({"a": first, "b": second, "differences": changed})
     else:
-        table(f"{first} vs {second}: {len(changed)} keys differ", ["key", first, second],
-              [(row["key"], row[first], row[second]) for row in changed])
+        table(
+            f"{first} vs {second}: {len(changed)} keys differ",
+            ["key", first, second],
+            [(row["key"], row[first], row[second]) for row in changed],
+        )
     return changed
 
 

@@ -63,12 +63,16 @@ def _read_file(path: Path, root: Path, problems: list[Problem]) -> dict[str, _En
             where = f"{shown}:{line}"
             if binding.error:
                 text = binding.original.string.strip()
-                problems.append(Problem(where, f"malformed line (expected KEY=VALUE): {text[:60]!r}"))
+                problems.append(
+                    Problem(where, f"malformed line (expected KEY=VALUE): {text[:60]!r}")
+                )
                 continue
             if binding.key is None:
                 continue
             if binding.value is None:
-                problems.append(Problem(where, f"{binding.key} has no '=' (write {binding.key}= for empty)"))
+                problems.append(
+                    Problem(where, f"{binding.key} has no '=' (write {binding.key}= for empty)")
+                )
                 continue
             raw = binding.original.string.split("=", 1)[1].lstrip()
             entries[binding.key] = _Entry(
@@ -95,7 +99,9 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
         else:
             result[key] = value
     if bad:
-        raise ConfigError(_report("the --set flags are invalid", bad), )
+        raise ConfigError(
+            _report("the --set flags are invalid", bad),
+        )
     return result
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from shipwright.runner import Runner
-
 from shipwright.settings.schema import RULES, SCHEMA
 from shipwright.settings.settings import Problem, Settings
 
@@ -51,7 +50,9 @@ def tracked_env_files(root: Path) -> list[str]:
     """Env files git tracks that must never be committed (.env.production, *.local)."""
     result = Runner(echo=False).local(
         ["git", "-C", str(root), "ls-files", "-z", "--", "envs"],
-        quiet=True, check=False, changes=False,
+        quiet=True,
+        check=False,
+        changes=False,
     )
     if not result.ok:
         return []  # not a git checkout: nothing can be tracked

@@ -35,7 +35,9 @@ class Findings:
     def summary(self) -> str:
         if self.error:
             return f"could not audit: {self.error}"
-        found = ", ".join(f"{self.counts[k]} {k}" for k in (*LEVELS, "unknown") if self.counts.get(k))
+        found = ", ".join(
+            f"{self.counts[k]} {k}" for k in (*LEVELS, "unknown") if self.counts.get(k)
+        )
         return found or "no known vulnerabilities"
 
 
@@ -106,20 +108,41 @@ def judge(result: StageResult, findings: Findings, strict: bool) -> None:
         result.add(findings.tool, findings.critical == 0, findings.summary())
 
 
-def run(runner: Runner, settings: Settings, *, strict: bool = False) -> tuple[StageResult, list[Findings]]:
+def run(
+    runner: Runner, settings: Settings, *, strict: bool = False
+) -> tuple[StageResult, list[Findings]]:
     result = StageResult("audit")
     node.ensure_dependencies(runner)
-    npm = runner.local(["npm", "audit", "--audit-level=moderate", "--json"],
-                       cwd=str(node.APP_DIR), check=False, quiet=True, changes=False)
+    npm = runner.local(
+        ["npm", "audit", "--audit-level=moderate", "--json"],
+        cwd=str(node.APP_DIR),
+        check=False,
+        quiet=True,
+        changes=False,
+    )
     reports = [parse_npm_audit(npm.stdout)]
-    pip = runner.local(["pip-audit", "--format", "json", "--progress-spinner", "off"],
-                       cwd=str(PROJECT_ROOT), check=False, quiet=True, changes=False)
-    reports.append(parse_pip_audit(pip.stdout) if pip.stdout.strip() else
-                   Findings("pip-audit", error=(pip.stderr.strip().splitlines() or ["no output"])[-1]))
+    pip = runner.local(
+        ["pip-audit", "--format", "json", "--progress-spinner", "off"],
+        cwd=str(PROJECT_ROOT),
+        check=False,
+        quiet=True,
+        changes=False,
+    )
+    reports.append(
+        parse_pip_audit(pip.stdout)
+        if pip.stdout.strip()
+        else Findings("pip-audit", error=(pip.stderr.strip().splitlines() or ["no output"])[-1])
+    )
     token = settings.get("SNYK_TOKEN")
     if token:
-        snyk = runner.local(["npx", "--yes", "snyk", "test", "--json"], cwd=str(node.APP_DIR),
-                            env={"SNYK_TOKEN": token}, check=False, quiet=True, changes=False)
+        snyk = runner.local(
+            ["npx", "--yes", "snyk", "test", "--json"],
+            cwd=str(node.APP_DIR),
+            env={"SNYK_TOKEN": token},
+            check=False,
+            quiet=True,
+            changes=False,
+        )
         reports.append(parse_snyk(snyk.stdout))
     else:
         result.add("snyk", None, "skipped: SNYK_TOKEN is not set")

@@ -28,5 +28,6 @@ def npm_script(
     check: bool = False,
     app_dir: Path = APP_DIR,
 ) -> Result:
-    return runner.local(["npm", "run", "--silent", script], cwd=str(app_dir), env=env,
-                        check=check, changes=False)
+    return runner.local(
+        ["npm", "run", "--silent", script], cwd=str(app_dir), env=env, check=check, changes=False
+    )

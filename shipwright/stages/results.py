@@ -53,7 +53,9 @@ def record(result: StageResult, sha: str, root: Path = PROJECT_ROOT) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {"sha": sha, "stages": {}}
     data["stages"][result.stage] = {
-        "ok": result.ok, "when": now_iso(), "steps": [asdict(s) for s in result.steps],
+        "ok": result.ok,
+        "when": now_iso(),
+        "steps": [asdict(s) for s in result.steps],
     }
     path.write_text(json.dumps(redact_obj(data), indent=2, sort_keys=True))
     return path

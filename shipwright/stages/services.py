@@ -94,8 +94,14 @@ def _image_available(client, image: str) -> bool:
 
 @contextlib.contextmanager
 def _container(client, image: str, command: list[str], name: str) -> Iterator[None]:
-    container = client.containers.run(image, command, detach=True, network_mode="host",
-                                      name=f"shipwright-{name}-{os.getpid()}", auto_remove=False)
+    container = client.containers.run(
+        image,
+        command,
+        detach=True,
+        network_mode="host",
+        name=f"shipwright-{name}-{os.getpid()}",
+        auto_remove=False,
+    )
     try:
         yield
     finally:
@@ -106,9 +112,21 @@ def _container(client, image: str, command: list[str], name: str) -> Iterator[No
 def _redis_process(port: int) -> Iterator[None]:
     with tempfile.TemporaryDirectory(prefix="shipwright-redis-") as workdir:
         process = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             yield
@@ -156,13 +174,16 @@ def mongo(settings: Settings) -> Iterator[str | None]:
     image = os.environ.get("MONGO_IMAGE", "mongo:7")
     client = _docker_client()
     if client is None or not _image_available(client, image):
-        status(None, f"MongoDB: no MONGO_URI and no {image} image or engine; its checks are skipped")
+        status(
+            None, f"MongoDB: no MONGO_URI and no {image} image or engine; its checks are skipped"
+        )
         yield None
         return
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/learinal_test"
-    with _container(client, image, ["mongod", "--port", str(port), "--bind_ip", "127.0.0.1"],
-                    "mongo"):
+    with _container(
+        client, image, ["mongod", "--port", str(port), "--bind_ip", "127.0.0.1"], "mongo"
+    ):
         wait_until(lambda: tcp_open(uri, 27017), f"MongoDB ({image})", timeout=60)
         status(True, f"MongoDB: container {image} on port {port}")
         yield uri

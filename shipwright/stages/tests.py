@@ -53,9 +53,18 @@ def coverage(runner: Runner, settings: Settings) -> StageResult:
     elif result.ok:
         # The token travels in the environment, never on the command line.
         outcome = runner.local(
-            ["codecovcli", "upload-process", "--dir", "coverage", "--disable-search",
-             "--file", "coverage/lcov.info"],
-            cwd=str(node.APP_DIR), env={"CODECOV_TOKEN": token}, check=False,
+            [
+                "codecovcli",
+                "upload-process",
+                "--dir",
+                "coverage",
+                "--disable-search",
+                "--file",
+                "coverage/lcov.info",
+            ],
+            cwd=str(node.APP_DIR),
+            env={"CODECOV_TOKEN": token},
+            check=False,
         )
         result.add("codecov upload", outcome.ok, "" if outcome.ok else f"exit {outcome.exit_code}")
     return result

@@ -2,7 +2,7 @@
 
 import io
 
-from shipwright.redact import MASK, Redactor, RedactingStream
+from shipwright.redact import MASK, RedactingStream, Redactor
 
 
 def test_masks_value_url_encoded_and_uri_password():

@@ -25,18 +25,26 @@ def make_root(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def load(root, env, environ=None, overrides=None, validate=True):
-    return load_settings(env, root=root, environ=environ or {}, overrides=overrides,
-                         validate=validate)
+    return load_settings(
+        env, root=root, environ=environ or {}, overrides=overrides, validate=validate
+    )
 
 
 def test_precedence_lowest_to_highest(tmp_path):
-    root = make_root(tmp_path, {
-        ".env": "PORT=3001\nLOG_LEVEL=info\nAPP_URL=http://a\nAWS_S3_BUCKET=base\n",
-        ".env.staging": "PORT=3002\nLOG_LEVEL=info\nAPP_URL=http://b\n",
-        ".env.staging.local": "PORT=3003\n",
-    })
-    s = load(root, "staging", environ={**GOOD_STAGING, "NODE_ENV": "production", "PORT": "3004"},
-             overrides={"APP_URL": "http://c"})
+    root = make_root(
+        tmp_path,
+        {
+            ".env": "PORT=3001\nLOG_LEVEL=info\nAPP_URL=http://a\nAWS_S3_BUCKET=base\n",
+            ".env.staging": "PORT=3002\nLOG_LEVEL=info\nAPP_URL=http://b\n",
+            ".env.staging.local": "PORT=3003\n",
+        },
+    )
+    s = load(
+        root,
+        "staging",
+        environ={**GOOD_STAGING, "NODE_ENV": "production", "PORT": "3004"},
+        overrides={"APP_URL": "http://c"},
+    )
     assert s["AWS_S3_BUCKET"] == "base"
     assert str(s.sources["AWS_S3_BUCKET"]) == "envs/.env:4"
     assert s["PORT"] == "3004" and s.sources["PORT"].layer == "process environment"
@@ -48,12 +56,15 @@ def test_precedence_lowest_to_highest(tmp_path):
 
 
 def test_expansion_across_files_with_defaults(tmp_path):
-    root = make_root(tmp_path, {
-        ".env": "APP_NAME=shop\nIMAGE_REPOSITORY=reg.example/${APP_NAME}\n"
-                "APP_URL=http://${HOSTNAME_X:-localhost}:${PORT}\n",
-        ".env.development": "PORT=4000\nLOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\n"
-                            "LITERAL='${NOT_EXPANDED}'\n",
-    })
+    root = make_root(
+        tmp_path,
+        {
+            ".env": "APP_NAME=shop\nIMAGE_REPOSITORY=reg.example/${APP_NAME}\n"
+            "APP_URL=http://${HOSTNAME_X:-localhost}:${PORT}\n",
+            ".env.development": "PORT=4000\nLOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\n"
+            "LITERAL='${NOT_EXPANDED}'\n",
+        },
+    )
     s = load(root, "development")
     assert s["IMAGE_REPOSITORY"] == "reg.example/shop"
     assert s["APP_URL"] == "http://localhost:4000"  # PORT comes from the later file
@@ -61,10 +72,13 @@ def test_expansion_across_files_with_defaults(tmp_path):
 
 
 def test_undefined_reference_and_cycle_name_file_and_line(tmp_path):
-    root = make_root(tmp_path, {
-        ".env.development": "LOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\nAPP_URL=http://${NOPE}\n"
-                            "A=${B}\nB=${A}\n",
-    })
+    root = make_root(
+        tmp_path,
+        {
+            ".env.development": "LOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\nAPP_URL=http://${NOPE}\n"
+            "A=${B}\nB=${A}\n",
+        },
+    )
     with pytest.raises(ConfigError) as err:
         load(root, "development")
     text = str(err.value)
@@ -74,10 +88,13 @@ def test_undefined_reference_and_cycle_name_file_and_line(tmp_path):
 
 
 def test_malformed_lines_all_reported(tmp_path):
-    root = make_root(tmp_path, {
-        ".env.development": "LOG_LEVEL=debug\nthis is not an assignment\nPAYMENT_PROVIDER=mock\n"
-                            "BARE_KEY\nPORT=notaport\n",
-    })
+    root = make_root(
+        tmp_path,
+        {
+            ".env.development": "LOG_LEVEL=debug\nthis is not an assignment\n"
+            "PAYMENT_PROVIDER=mock\nBARE_KEY\nPORT=notaport\n",
+        },
+    )
     with pytest.raises(ConfigError) as err:
         load(root, "development")
     text = str(err.value)
@@ -93,14 +110,20 @@ def test_missing_required_names_the_file_that_should_set_it(tmp_path):
     del env["JWT_SECRET"]
     with pytest.raises(ConfigError) as err:
         load(root, "staging", environ=env)
-    assert ("envs/.env.staging.local (or the environment): JWT_SECRET is required in staging"
-            in str(err.value))
+    assert "envs/.env.staging.local (or the environment): JWT_SECRET is required in staging" in str(
+        err.value
+    )
     assert "1 problem(s)" in str(err.value)
 
 
 def test_production_rejects_stripe_test_key_and_wrong_log_level(tmp_path):
-    root = make_root(tmp_path, {".env.production.local": "NODE_ENV=production\nLOG_LEVEL=info\n"
-                                "SENTRY_DSN=https://k@sentry.example/1\n"})
+    root = make_root(
+        tmp_path,
+        {
+            ".env.production.local": "NODE_ENV=production\nLOG_LEVEL=info\n"
+            "SENTRY_DSN=https://k@sentry.example/1\n"
+        },
+    )
     with pytest.raises(ConfigError) as err:
         load(root, "production", environ=GOOD_STAGING)
     text = str(err.value)
@@ -117,10 +140,14 @@ def test_unknown_environment_lists_known_ones(tmp_path):
 
 
 def test_app_environment_ships_only_app_variables(tmp_path):
-    root = make_root(tmp_path, {".env.development": "LOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\n"
-                                "FEATURE_FLAG=on\n"})
-    s = load(root, "development", environ={"SLACK_WEBHOOK_URL": "https://hooks.example/x",
-                                           "PATH": "/bin"})
+    root = make_root(
+        tmp_path, {".env.development": "LOG_LEVEL=debug\nPAYMENT_PROVIDER=mock\nFEATURE_FLAG=on\n"}
+    )
+    s = load(
+        root,
+        "development",
+        environ={"SLACK_WEBHOOK_URL": "https://hooks.example/x", "PATH": "/bin"},
+    )
     shipped = s.app_environment()
     assert shipped["FEATURE_FLAG"] == "on"  # undeclared keys from env files are the app's
     assert "LOG_LEVEL" in shipped and "SLACK_WEBHOOK_URL" not in shipped
