@@ -41,13 +41,22 @@ class Findings:
         return found or "no known vulnerabilities"
 
 
+def _load(findings: Findings, text: str):
+    """The scanner's JSON, or None with findings.error set: no report is never clean."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if not data:
+        findings.error = f"{findings.tool} printed no JSON report"
+        return None
+    return data
+
+
 def parse_npm_audit(text: str) -> Findings:
     """npm audit --json (npm 7+): metadata.vulnerabilities holds counts by severity."""
     findings = Findings("npm audit")
-    try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        findings.error = "npm audit printed no JSON"
+    if (data := _load(findings, text)) is None:
         return findings
     if "error" in data:
         error = data["error"]
@@ -65,10 +74,7 @@ def parse_pip_audit(text: str) -> Findings:
     """pip-audit --format json: per dependency, its vulns, or skip_reason when it could not
     be audited. pip-audit gives no severity, so findings count as 'unknown' (reported)."""
     findings = Findings("pip-audit")
-    try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        findings.error = "pip-audit printed no JSON"
+    if (data := _load(findings, text)) is None:
         return findings
     deps = data.get("dependencies", []) if isinstance(data, dict) else data
     skipped = [d["name"] for d in deps if d.get("skip_reason")]
@@ -85,10 +91,7 @@ def parse_pip_audit(text: str) -> Findings:
 def parse_snyk(text: str) -> Findings:
     """snyk test --json: vulnerabilities[].severity is low|medium|high|critical."""
     findings = Findings("snyk")
-    try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        findings.error = "snyk printed no JSON"
+    if (data := _load(findings, text)) is None:
         return findings
     reports = data if isinstance(data, list) else [data]
     for report in reports:
