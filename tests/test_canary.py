@@ -7,7 +7,7 @@ to TASKS.
 
 import pytest
 
-from conftest import ROOT, invoke
+from helpers import ROOT, invoke
 from shipwright.settings.schema import SCHEMA
 
 CANARY = "CANARYc4n4ry"

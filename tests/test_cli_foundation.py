@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, invoke
+from helpers import ROOT, invoke
 
 
 def test_invoke_list_from_root_and_subfolder():

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, invoke, require
+from helpers import ROOT, invoke, require
 
 from shipwright.runner import Runner
 from shipwright.stages import audit, lint

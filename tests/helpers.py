@@ -1,0 +1,50 @@
+"""Shared test helpers: run the real CLI the way a user does; require real components."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 600
+) -> CliResult:
+    """``invoke ARGS`` as a user runs it; env adds to (not replaces) os.environ."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip a test whose real component is missing -- but fail in CI, which provides it."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI must provide this component: {why}")
+        pytest.skip(why)
