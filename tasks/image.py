@@ -10,24 +10,31 @@ HELP = {
     "set": "override KEY=VALUE (repeatable), e.g. --set BASE_IMAGE=node:18-alpine",
     "dry-run": "print the plan (build, tag, login, push calls) and change nothing",
     "version": "push this recorded version instead of the current commit's",
+    "pull-cache": "pull the branch's previous image for the build cache (--no-pull-cache: "
+    "use only what the engine has)",
     "json": "machine-readable output (the record of each build is also in .shipwright/images/)",
 }
 
 
-@task(help=HELP, iterable=["set"])
+def _help(*names: str) -> dict[str, str]:
+    return {name: HELP[name] for name in names}
+
+
+@task(help=_help("env", "target", "set", "pull-cache", "dry-run"), iterable=["set"])
 @reports_errors
-def build(c, env="development", target="production", set=None, dry_run=False):
+def build(c, env="development", target="production", set=None, pull_cache=True, dry_run=False):
     """Build the image from app/Dockerfile, tagged <branch>-<sha> (and latest on main)."""
     from shipwright.image import build as builder
     from shipwright.image.report import show_record
 
     runner = runner_for(c, dry_run)
-    record = builder.build_image(settings_for(env, set), runner, target=target)
+    settings = settings_for(env, set)
+    record = builder.build_image(settings, runner, target=target, pull_cache=pull_cache)
     if not runner.dry_run:
         show_record(record, title="Built")
 
 
-@task(help=HELP, iterable=["set"])
+@task(help=_help("env", "target", "version", "set", "dry-run"), iterable=["set"])
 @reports_errors
 def push(c, env="development", target="production", version=None, set=None, dry_run=False):
     """Push the image's tags (login from DOCKER_USERNAME/PASSWORD) and record the digest."""
@@ -40,7 +47,7 @@ def push(c, env="development", target="production", version=None, set=None, dry_
         show_record(record, title="Pushed")
 
 
-@task(help=HELP, iterable=["set"])
+@task(help=_help("env", "target", "set", "json"), iterable=["set"])
 @reports_errors
 def tags(c, env="development", target="production", set=None, json=False):
     """Show the tags this commit's image gets (nothing is built)."""

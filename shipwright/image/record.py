@@ -107,7 +107,9 @@ def resolve(version: str, root: Path = PROJECT_ROOT, *, pushed: bool = True) -> 
     if record is None:
         versions = [r.version for r in known(root) if r.digest or not pushed]
         shown = ", ".join(versions[:SHOWN_VERSIONS]) or "none recorded yet (run invoke image.push)"
-        more = f" and {len(versions) - SHOWN_VERSIONS} more" if len(versions) > SHOWN_VERSIONS else ""
+        more = (
+            f" and {len(versions) - SHOWN_VERSIONS} more" if len(versions) > SHOWN_VERSIONS else ""
+        )
         raise ConfigError(f"version {version} does not exist; known versions: {shown}{more}")
     if pushed and not record.digest:
         raise ConfigError(

@@ -20,6 +20,8 @@ from shipwright.errors import ConfigError
 from shipwright.runner import Runner
 
 MAIN_BRANCHES = ("main",)
+PRODUCTION = "production"
+STAGE_SUFFIX = {"development": "dev"}
 SHORT_SHA = 7
 MAX_TAG = 128
 _INVALID = re.compile(r"[^a-z0-9_.-]+")
@@ -46,17 +48,22 @@ def sanitise(branch: str) -> str:
     return text or "detached"
 
 
-def version_tag(git: GitInfo) -> str:
-    """``<branch>-<shortsha>``, the branch cut so the tag fits Docker's 128 characters."""
-    room = MAX_TAG - SHORT_SHA - 1
+def version_tag(git: GitInfo, target: str = PRODUCTION) -> str:
+    """``<branch>-<shortsha>`` (plus ``-dev``/``-<stage>`` for a non-production stage,
+    so a development build never overwrites the production tag of the same commit),
+    the branch cut so the tag fits Docker's 128 characters."""
+    suffix = "" if target == PRODUCTION else f"-{STAGE_SUFFIX.get(target, sanitise(target))}"
+    room = MAX_TAG - SHORT_SHA - 1 - len(suffix)
     branch = sanitise(git.branch)[:room].rstrip(".-") or "detached"
-    return f"{branch}-{git.short_sha}"
+    return f"{branch}-{git.short_sha}{suffix}"
 
 
-def image_tags(git: GitInfo, main_branches: tuple[str, ...] = MAIN_BRANCHES) -> list[str]:
-    """The tags one build gets; the version tag comes first."""
-    tags = [version_tag(git)]
-    if git.branch in main_branches:
+def image_tags(
+    git: GitInfo, target: str = PRODUCTION, main_branches: tuple[str, ...] = MAIN_BRANCHES
+) -> list[str]:
+    """The tags one build gets, the version tag first; ``latest`` for production on main."""
+    tags = [version_tag(git, target)]
+    if target == PRODUCTION and git.branch in main_branches:
         tags.append("latest")
     return tags
 

@@ -1,0 +1,1 @@
+"""Docker Compose: the local engine's stacks (``local``)."""
