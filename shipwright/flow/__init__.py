@@ -1,0 +1,2 @@
+"""The deploy flow, written once against the Target interface:
+preflight -> lock -> deploy -> verify -> watch -> record -> notify."""
