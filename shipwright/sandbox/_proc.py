@@ -20,8 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "SandboxError",
@@ -88,7 +88,8 @@ def wait_until(
 ) -> object:
     """Poll `predicate` until it returns something truthy, at most `timeout` s.
 
-    If `proc` exits meanwhile, fail at once.  Errors quote the tail of `log`.
+    If `proc` exits meanwhile, or the predicate raises SandboxError, fail at
+    once (other exceptions count as "not ready yet").  Errors quote `log`'s tail.
     """
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
@@ -97,6 +98,8 @@ def wait_until(
             result = predicate()
             if result:
                 return result
+        except SandboxError:
+            raise  # the probe saw a definite failure: no point in waiting
         except Exception as exc:  # noqa: BLE001 - readiness probes fail while starting
             last_exc = exc
         if proc is not None and proc.poll() is not None:
@@ -119,8 +122,12 @@ def run(
     """Run a short command, capture output; on failure raise with its stderr."""
     try:
         cp = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout,
-            env=dict(env) if env is not None else None, input=input,
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(env) if env is not None else None,
+            input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
@@ -145,9 +152,14 @@ def start_process(
     with open(log_path, "ab") as log:
         try:
             return subprocess.Popen(
-                list(argv), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                env=dict(env) if env is not None else None, cwd=cwd,
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
             )
         except FileNotFoundError as exc:
             raise SandboxError(f"{argv[0]}: not installed (run .ci/setup)") from exc
@@ -256,8 +268,9 @@ def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def http_get(url: str, *, timeout: float = 2, method: str = "GET",
-             data: bytes | None = None) -> tuple[int, bytes, dict]:
+def http_get(
+    url: str, *, timeout: float = 2, method: str = "GET", data: bytes | None = None
+) -> tuple[int, bytes, dict]:
     """(status, body, headers) for `url`, never via a proxy; HTTP errors are returned."""
     req = urllib.request.Request(url, method=method, data=data)
     try:

@@ -12,6 +12,8 @@ tests that only need a shell or `httpd`.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import os
 import re
@@ -31,10 +33,102 @@ NODE_BASE_TAG = "shipwright/node-base:18"
 BUSYBOX_TAG = "shipwright/busybox:sandbox"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ENV_CHANGES = ["ENV PATH=/usr/local/bin:/usr/bin:/bin"]
+RECIPE_LABEL = "org.shipwright.sandbox.recipe"
 
-_PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-_GROUP = "root:x:0:\nnogroup:x:65534:\n"
-_SHADOW = "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n"
+# Like node:18-alpine: root, a `node` user (1000:1000) and nobody/nogroup.
+_PASSWD = (
+    "root:x:0:0:root:/root:/bin/sh\n"
+    "node:x:1000:1000::/home/node:/bin/sh\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+)
+_GROUP = "root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n"
+_SHADOW = "root:*:19000:0:99999:7:::\nnode:!:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n"
+
+# Debian's busybox-static has no adduser/addgroup applets; Dockerfiles written
+# for Alpine use them (`addgroup -S app && adduser -S app -G app`), so the image
+# carries small sh versions with busybox's options and defaults.
+_ADDGROUP = r"""#!/bin/sh
+# addgroup [-g GID] [-S] GROUP  |  addgroup USER GROUP  (busybox-compatible subset)
+die() { echo "addgroup: $*" >&2; exit 1; }
+free_id() {  # free_id FILE LOW HIGH: first id in [LOW, HIGH] not used in FILE
+  awk -F: -v lo="$2" -v hi="$3" '{u[$3]=1}
+    END {for (i = lo; i <= hi; i++) if (!(i in u)) {print i; exit}}' "$1"
+}
+gid= system=
+args=$(getopt -n addgroup -o g:S -- "$@") || die "usage: addgroup [-g GID] [-S] [USER] GROUP"
+eval set -- "$args"
+while :; do
+  case $1 in -g) gid=$2; shift 2;; -S) system=1; shift;; --) shift; break;; esac
+done
+if [ $# -eq 2 ]; then
+  grep -q "^$1:" /etc/passwd || die "unknown user '$1'"
+  grep -q "^$2:" /etc/group || die "unknown group '$2'"
+  awk -F: -v OFS=: -v u="$1" -v g="$2" '
+    $1 == g { n = split($4, m, ","); f = 0; for (i = 1; i <= n; i++) if (m[i] == u) f = 1
+              if (!f) $4 = ($4 == "" ? u : $4 "," u) }
+    { print }' /etc/group > /etc/group.new
+  cat /etc/group.new > /etc/group && rm -f /etc/group.new
+  exit 0
+fi
+[ $# -eq 1 ] || die "usage: addgroup [-g GID] [-S] [USER] GROUP"
+grep -q "^$1:" /etc/group && die "group '$1' in use"
+if [ -z "$gid" ]; then
+  if [ -n "$system" ]; then gid=$(free_id /etc/group 100 999)
+  else gid=$(free_id /etc/group 1000 60000); fi
+fi
+awk -F: -v g="$gid" '$3 == g {exit 1}' /etc/group || die "gid '$gid' in use"
+echo "$1:x:$gid:" >> /etc/group
+"""
+
+_ADDUSER = r"""#!/bin/sh
+# adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GRP] [-S] [-D] [-H] [-u UID] [-k SKEL] USER [GROUP]
+die() { echo "adduser: $*" >&2; exit 1; }
+free_id() {  # free_id FILE LOW HIGH: first id in [LOW, HIGH] not used in FILE
+  awk -F: -v lo="$2" -v hi="$3" '{u[$3]=1}
+    END {for (i = lo; i <= hi; i++) if (!(i in u)) {print i; exit}}' "$1"
+}
+usage="usage: adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GRP] [-S] [-D] [-H] [-u UID] USER"
+home= gecos= shell= group= system= nohome= uid=
+args=$(getopt -n adduser -o h:g:s:G:SDHu:k: -- "$@") || die "$usage"
+eval set -- "$args"
+while :; do
+  case $1 in
+    -h) home=$2; shift 2;; -g) gecos=$2; shift 2;; -s) shell=$2; shift 2;;
+    -G) group=$2; shift 2;; -u) uid=$2; shift 2;; -k) shift 2;;
+    -S) system=1; shift;; -D) shift;; -H) nohome=1; shift;;
+    --) shift; break;;
+  esac
+done
+[ -n "$1" ] || die "$usage"
+if [ -n "$2" ]; then exec addgroup "$1" "$2"; fi
+user=$1
+grep -q "^$user:" /etc/passwd && die "user '$user' in use"
+if [ -z "$uid" ]; then
+  if [ -n "$system" ]; then uid=$(free_id /etc/passwd 100 999)
+  else uid=$(free_id /etc/passwd 1000 60000); fi
+fi
+awk -F: -v x="$uid" '$3 == x {exit 1}' /etc/passwd || die "uid '$uid' in use"
+if [ -z "$group" ] && [ -n "$system" ]; then
+  group=nogroup
+elif [ -z "$group" ]; then  # a group named like the user, gid = uid when free
+  if ! grep -q "^$user:" /etc/group; then
+    if awk -F: -v x="$uid" '$3 == x {exit 1}' /etc/group; then addgroup -g "$uid" "$user"
+    else addgroup "$user"; fi || exit 1
+  fi
+  group=$user
+fi
+gid=$(awk -F: -v g="$group" '$1 == g {print $3}' /etc/group)
+[ -n "$gid" ] || die "unknown group '$group'"
+[ -n "$home" ] || home=/home/$user
+if [ -z "$shell" ]; then
+  if [ -n "$system" ]; then shell=/sbin/nologin; else shell=/bin/sh; fi
+fi
+echo "$user:x:$uid:$gid:$gecos:$home:$shell" >> /etc/passwd
+echo "$user:!:19000:0:99999:7:::" >> /etc/shadow
+if [ -z "$nohome" ] && [ ! -e "$home" ]; then
+  mkdir -p "$home" && chown "$uid:$gid" "$home" && chmod 755 "$home"
+fi
+"""
 
 
 class _RootFs:
@@ -51,13 +145,15 @@ class _RootFs:
         ti.mtime = int(time.time())
         return ti
 
-    def dir(self, path: str, mode: int = 0o755) -> None:
+    def dir(self, path: str, mode: int = 0o755, owner: int = 0) -> None:
         path = path.rstrip("/") or "/"
         if path == "/" or path in self.seen:
             return
         self.dir(os.path.dirname(path))
         self.seen.add(path)
-        self.tar.addfile(self._info(path, tarfile.DIRTYPE, mode))
+        ti = self._info(path, tarfile.DIRTYPE, mode)
+        ti.uid = ti.gid = owner
+        self.tar.addfile(ti)
 
     def symlink(self, path: str, target: str) -> None:
         if path in self.seen:
@@ -101,7 +197,7 @@ class _RootFs:
                 target = os.readlink(cur)
                 self.symlink(cur, target)
                 resolved = os.path.normpath(os.path.join(os.path.dirname(cur), target))
-                rest = os.path.join(resolved, *parts[i + 1:]) if parts[i + 1:] else resolved
+                rest = os.path.join(resolved, *parts[i + 1 :]) if parts[i + 1 :] else resolved
                 self.host_path(rest)
                 return
             if i < len(parts) - 1:
@@ -145,7 +241,7 @@ def _ldd(binary: str) -> list[str]:
 
 def _add_busybox(fs: _RootFs) -> None:
     busybox = os.path.realpath(_which("busybox"))
-    if "statically linked" not in run(["file", "-L", busybox], check=False).stdout and _ldd_dynamic(busybox):
+    if _ldd_dynamic(busybox):  # the image has no libraries for it
         raise SandboxError(f"{busybox} is not static: install busybox-static")
     fs.file("/bin/busybox", busybox)
     applets = run([busybox, "--list"]).stdout.split()
@@ -153,6 +249,10 @@ def _add_busybox(fs: _RootFs) -> None:
         if applet != "busybox" and re.fullmatch(r"[\w.+\[\]-]+", applet):
             fs.symlink(f"/bin/{applet}", "busybox")
     fs.symlink("/usr/bin/env", "/bin/busybox")
+    fs.symlink("/sbin/nologin", "/bin/busybox")
+    for name, script in (("adduser", _ADDUSER), ("addgroup", _ADDGROUP)):
+        if f"/bin/{name}" not in fs.seen:  # a busybox that has the applet wins
+            fs.data(f"/bin/{name}", script, 0o755)
 
 
 def _ldd_dynamic(binary: str) -> bool:
@@ -173,6 +273,7 @@ def _add_etc(fs: _RootFs, *, ca_bundle: bool) -> None:
     fs.dir("/var/tmp", 0o1777)
     fs.dir("/root", 0o700)
     fs.dir("/home")
+    fs.dir("/home/node", owner=1000)
     for d in ("/proc", "/sys", "/dev", "/usr/local/bin"):
         fs.dir(d)
 
@@ -189,6 +290,10 @@ def _image_exists(client, tag: str) -> bool:
 
 def _import(client, build, tag: str, changes: list[str]) -> None:
     repo, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    try:
+        previous = client.images.get(tag).id
+    except Exception:  # noqa: BLE001 - ImageNotFound: nothing to replace
+        previous = None
     with tempfile.TemporaryDirectory(prefix="sw-rootfs-") as tmp:
         tar_path = os.path.join(tmp, "rootfs.tar")
         with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT) as tar:
@@ -196,6 +301,9 @@ def _import(client, build, tag: str, changes: list[str]) -> None:
         client.api.import_image_from_file(tar_path, repository=repo, tag=version, changes=changes)
     if not _image_exists(client, tag):
         raise SandboxError(f"docker import of {tag} did not produce the image")
+    if previous and previous != client.images.get(tag).id:
+        with contextlib.suppress(Exception):  # still used by a container: keep it
+            client.images.remove(previous)
 
 
 def _run_in(client, tag: str, cmd: list[str]) -> str:
@@ -206,19 +314,49 @@ def _run_in(client, tag: str, cmd: list[str]) -> str:
     return out.decode().strip()
 
 
+def _recipe(*inputs: str) -> str:
+    """Fingerprint of this module's code and the host files an image is made of."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in inputs:
+        st = os.stat(path)
+        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _up_to_date(client, tag: str, recipe: str) -> bool:
+    """True if `tag` exists and was built from the same recipe (else it is rebuilt)."""
+    import docker.errors
+
+    try:
+        labels = client.images.get(tag).attrs.get("Config", {}).get("Labels") or {}
+    except docker.errors.ImageNotFound:
+        return False
+    return labels.get(RECIPE_LABEL) == recipe
+
+
 def ensure_node_base(client, tag: str = NODE_BASE_TAG, *, verify: bool = True) -> str:
-    """Build (unless `tag` exists) a Node base image from the host; returns `tag`.
+    """Build (unless `tag` is current) a Node base image from the host; returns `tag`.
 
     `client` is a `docker.DockerClient`.  The image has node, npm/npx,
-    busybox applets (/bin/sh, adduser, ...), dumb-init, root in passwd/group,
+    busybox applets (/bin/sh, adduser, ...), dumb-init, root and node users,
     the CA bundle, PATH=/usr/local/bin:/usr/bin:/bin and NODE_EXTRA_CA_CERTS.
+    An existing tag is reused unless this module or the host's node, npm,
+    busybox, dumb-init or CA bundle changed since it was built.
     """
-    if _image_exists(client, tag):
-        return tag
     node, dumb_init = _which("node"), _which("dumb-init")
     modules = "/usr/lib/node_modules"
-    if not os.path.isfile(f"{modules}/npm/bin/npm-cli.js"):
+    npm_cli = f"{modules}/npm/bin/npm-cli.js"
+    if not os.path.isfile(npm_cli):
         raise SandboxError(f"{modules}/npm missing on the host (install nodejs/npm)")
+    recipe = _recipe(
+        os.path.realpath(node),
+        os.path.realpath(dumb_init),
+        os.path.realpath(_which("busybox")),
+        f"{modules}/npm/package.json",
+        os.path.realpath(CA_BUNDLE),
+    )
+    if _up_to_date(client, tag, recipe):
+        return tag
 
     def build(fs: _RootFs) -> None:
         _add_busybox(fs)
@@ -231,7 +369,12 @@ def ensure_node_base(client, tag: str = NODE_BASE_TAG, *, verify: bool = True) -
         fs.symlink("/usr/bin/npx", "../lib/node_modules/npm/bin/npx-cli.js")
         _add_etc(fs, ca_bundle=True)
 
-    _import(client, build, tag, ENV_CHANGES + [f"ENV NODE_EXTRA_CA_CERTS={CA_BUNDLE}"])
+    changes = [
+        *ENV_CHANGES,
+        f"ENV NODE_EXTRA_CA_CERTS={CA_BUNDLE}",
+        f"LABEL {RECIPE_LABEL}={recipe}",
+    ]
+    _import(client, build, tag, changes)
     if verify:
         try:
             if _run_in(client, tag, ["node", "-e", "console.log(1)"]) != "1":
@@ -246,12 +389,13 @@ def ensure_node_base(client, tag: str = NODE_BASE_TAG, *, verify: bool = True) -
 
 def ensure_busybox_image(client, tag: str = BUSYBOX_TAG) -> str:
     """A ~2 MB busybox-static image (sh, httpd, nc, wget, ...); returns `tag`."""
-    if _image_exists(client, tag):
+    recipe = _recipe(os.path.realpath(_which("busybox")))
+    if _up_to_date(client, tag, recipe):
         return tag
 
     def build(fs: _RootFs) -> None:
         _add_busybox(fs)
         _add_etc(fs, ca_bundle=False)
 
-    _import(client, build, tag, list(ENV_CHANGES))
+    _import(client, build, tag, [*ENV_CHANGES, f"LABEL {RECIPE_LABEL}={recipe}"])
     return tag

@@ -13,13 +13,21 @@ so it could also talk to registry listeners on namespace bridge addresses
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 from ._proc import SandboxError, file_lock, log_tail, pid_alive, stop_process, wait_until
 
-__all__ = ["DEFAULT_HOST", "SANDBOX_CIDR", "ensure_engine", "engine_answers", "stop_engine", "Engine"]
+__all__ = [
+    "DEFAULT_HOST",
+    "SANDBOX_CIDR",
+    "ensure_engine",
+    "engine_answers",
+    "stop_engine",
+    "Engine",
+]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Private range the sandbox's namespaced hosts live in (see sshhosts.py).
@@ -46,7 +54,7 @@ def engine_answers(docker_host: str, timeout: float = 3) -> bool:
 
 def _socket_path(docker_host: str) -> str | None:
     if docker_host.startswith("unix://"):
-        return docker_host[len("unix://"):]
+        return docker_host[len("unix://") :]
     return None
 
 
@@ -67,55 +75,92 @@ def ensure_engine(
         return host
     sock = _socket_path(host)
     if sock is None:
-        raise SandboxError(f"Docker engine at {host} does not answer (and is not a local socket to start)")
+        raise SandboxError(
+            f"Docker engine at {host} does not answer (and is not a local socket to start)"
+        )
+    dockerd = shutil.which("dockerd") or shutil.which("dockerd", path="/usr/sbin:/usr/bin")
+    if not dockerd:
+        raise SandboxError("dockerd: not installed (run .ci/setup)")
     with file_lock(STATE_DIR / "dockerd.lock"):
         if engine_answers(host):  # someone else started it while we waited
             return host
         pidfile = PIDFILE if host == DEFAULT_HOST else str(Path(sock).with_suffix(".pid"))
-        _reap_stale_pidfile(pidfile)
-        argv = [
-            "setsid", "--fork", "dockerd",
-            "--iptables=false", "--bridge=none", "--storage-driver=overlay2",
-            "-H", host, "--pidfile", pidfile,
-        ]
+        if _wait_for_previous(pidfile, host):
+            return host
+        if host == DEFAULT_HOST:
+            _drop_stale_containerd_pidfile("/var/run/docker/containerd/containerd.pid")
+        argv = [dockerd, "--iptables=false", "--bridge=none", "--storage-driver=overlay2"]
+        argv += ["-H", host, "--pidfile", pidfile]
+        if host != DEFAULT_HOST:  # a second engine must not share the default one's state
+            base = Path(sock).parent
+            argv += ["--data-root", f"{base}/docker-data", "--exec-root", f"{base}/docker-exec"]
         for reg in insecure_registries:
             argv += ["--insecure-registry", reg]
         LOG.parent.mkdir(parents=True, exist_ok=True)
         with open(LOG, "ab") as log:
-            log.write(f"\n=== {time.ctime()} starting: {' '.join(argv[2:])}\n".encode())
+            log.write(f"\n=== {time.ctime()} starting: {' '.join(argv)}\n".encode())
             log.flush()
-            try:
-                subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                               check=True, timeout=10, close_fds=True)
-            except FileNotFoundError as exc:
-                raise SandboxError("dockerd: not installed (run .ci/setup)") from exc
-        wait_until(lambda: engine_answers(host, timeout=2), timeout=timeout,
-                   what=f"dockerd on {host}", log=LOG)
+            offset = log.tell()
+            # setsid --fork: dockerd gets its own session and init as parent, so it
+            # outlives this process (and its process group) on purpose.
+            subprocess.run(
+                ["setsid", "--fork", *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=10,
+                close_fds=True,
+            )
+
+        def ready() -> bool:
+            if engine_answers(host, timeout=2):
+                return True
+            with open(LOG, "rb") as fh:
+                fh.seek(offset)
+                new = fh.read()
+            if b"failed to start daemon" in new or b"setsid: failed" in new:
+                raise SandboxError(f"dockerd on {host} failed to start\n{log_tail(LOG)}")
+            return False
+
+        wait_until(ready, timeout=timeout, what=f"dockerd on {host}", log=LOG)
         _STARTED_MARK.write_text(pidfile)
     return host
 
 
-def _reap_stale_pidfile(pidfile: str) -> None:
-    """Remove a pidfile left by a dead dockerd; refuse if its process lives."""
+def _wait_for_previous(pidfile: str, host: str, timeout: float = 30) -> bool:
+    """A dockerd named in `pidfile` that is alive but not answering is still
+    starting or stopping: wait for it.  True if it came up; a dead one's
+    pidfile is removed."""
     try:
         pid = int(Path(pidfile).read_text().strip() or 0)
     except (OSError, ValueError):
-        return
-    if pid_alive(pid):
-        # Alive but not answering: probably still starting or shutting down.
-        if not wait_until_gone_or_answering(pid):
-            raise SandboxError(f"dockerd pid {pid} ({pidfile}) is alive but does not answer\n{log_tail(LOG)}")
-        return
-    Path(pidfile).unlink(missing_ok=True)
-
-
-def wait_until_gone_or_answering(pid: int, timeout: float = 30) -> bool:
+        return False
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not pid_alive(pid):
+    while pid_alive(pid):
+        if engine_answers(host, timeout=2):
             return True
+        if time.monotonic() > end:
+            raise SandboxError(
+                f"dockerd pid {pid} ({pidfile}) is alive but does not answer\n{log_tail(LOG)}"
+            )
         time.sleep(0.2)
+    Path(pidfile).unlink(missing_ok=True)
     return False
+
+
+def _drop_stale_containerd_pidfile(pidfile: str) -> None:
+    """dockerd waits forever for a 'running' managed containerd named in this
+    file; after a crash the pid may be a zombie or belong to another program."""
+    try:
+        pid = int(Path(pidfile).read_text().strip() or 0)
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            is_containerd = b"containerd" in fh.read()
+    except (OSError, ValueError):
+        is_containerd = False
+        pid = 0
+    if not (is_containerd and pid_alive(pid)):
+        Path(pidfile).unlink(missing_ok=True)
 
 
 def stop_engine(timeout: float = 30) -> bool:
@@ -137,7 +182,9 @@ class Engine:
     `persist=False` an engine that *this block* started is stopped again.
     """
 
-    def __init__(self, docker_host: str | None = None, *, persist: bool = True, timeout: float = 60):
+    def __init__(
+        self, docker_host: str | None = None, *, persist: bool = True, timeout: float = 60
+    ):
         self.requested = docker_host
         self.persist = persist
         self.timeout = timeout

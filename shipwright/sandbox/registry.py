@@ -14,7 +14,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ._proc import SandboxError, free_port, http_status, make_work_dir, start_process, stop_process, wait_until
+from ._proc import (
+    SandboxError,
+    free_port,
+    http_status,
+    make_work_dir,
+    start_process,
+    stop_process,
+    wait_until,
+)
 
 __all__ = ["Registry"]
 
@@ -45,8 +53,14 @@ class Registry:
     or keep images.  Idempotent start/stop.
     """
 
-    def __init__(self, *, port: int | None = None, storage: str | Path | None = None,
-                 work_dir: str | Path | None = None, timeout: float = 20):
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        storage: str | Path | None = None,
+        work_dir: str | Path | None = None,
+        timeout: float = 20,
+    ):
         self.port = port
         self.timeout = timeout
         self._own_dir = work_dir is None
@@ -67,7 +81,7 @@ class Registry:
     def listeners(self) -> list[str]:
         return list(self._procs)
 
-    def start(self) -> "Registry":
+    def start(self) -> Registry:
         running = self._procs.get(f"127.0.0.1:{self.port}")
         if running and running[0].poll() is None:
             return self
@@ -110,8 +124,13 @@ class Registry:
         proc = start_process(["docker-registry", "serve", str(conf)], log)
         self._procs[addr] = (proc, log)
         try:
-            wait_until(lambda: http_status(f"http://{addr}/v2/", timeout=1) == 200,
-                       timeout=self.timeout, what=f"registry on {addr}", log=log, proc=proc)
+            wait_until(
+                lambda: http_status(f"http://{addr}/v2/", timeout=1) == 200,
+                timeout=self.timeout,
+                what=f"registry on {addr}",
+                log=log,
+                proc=proc,
+            )
         except BaseException:
             self.remove_listener(addr)
             raise
@@ -126,7 +145,7 @@ class Registry:
         if self._own_storage:
             self.storage = None
 
-    def __enter__(self) -> "Registry":
+    def __enter__(self) -> Registry:
         return self.start()
 
     def __exit__(self, *exc) -> None:
