@@ -6,8 +6,8 @@ to TASKS.
 """
 
 import pytest
-
 from helpers import ROOT, invoke
+
 from shipwright.settings.schema import SCHEMA
 
 CANARY = "CANARYc4n4ry"
