@@ -101,6 +101,13 @@ def _events(ledger: History | Iterable[Any]) -> list[_Event]:
 
 
 # -- branch --------------------------------------------------------------------------------
+def environment_for_branch(branch: str) -> str | None:
+    """Where a push to ``branch`` deploys: develop -> staging, main -> production;
+    feature/* and any other branch -> None (CI only)."""
+    branch = branch.removeprefix("refs/heads/")
+    return next((env for env, wanted in BRANCH_RULES.items() if wanted == branch), None)
+
+
 def branch_gate(branch: str, environment: str, *, override: bool = False) -> Check:
     """feature/* -> CI only; develop -> staging; main -> production. An override passes
     the gate but says so loudly (it is recorded with the deploy)."""

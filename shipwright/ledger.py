@@ -175,14 +175,14 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------
     def entries(self) -> list[Entry]:
-        """Oldest first; lines that are not valid entries are skipped."""
+        """Oldest first (the order they were appended); invalid lines are skipped."""
         out = []
         for data in self.store.load(self.environment):
             try:
                 out.append(Entry.from_dict(data))
             except (TypeError, ValueError):
                 continue
-        return sorted(out, key=lambda e: e.id)
+        return out
 
     def history(self, limit: int | None = 20) -> list[Entry]:
         """Newest first."""

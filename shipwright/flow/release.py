@@ -9,6 +9,7 @@ so ECS, App Runner and Kubernetes plug in unchanged.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,8 @@ class Options:
     gates: bool = True
     watch: bool = True
     branch: str = ""
+    #: Called with each watch sample after it is printed (progress for callers).
+    on_sample: Callable[[watch.Sample], None] | None = None
 
 
 @dataclass
@@ -238,7 +241,9 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
                 else "verification failed: " + ", ".join(c.name for c in result.checks if not c.ok)
             )
             if not reason and source and action == "deploy":
-                result.watch = watch.watch_from_settings(dep.settings, source, baseline)
+                result.watch = watch.watch_from_settings(
+                    dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
+                )
                 result.metrics["watch"] = result.watch.to_dict()
                 if result.watch.spike is not None:
                     result.metrics["error_spike"] = round(result.watch.spike, 2)
@@ -270,6 +275,19 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
     seconds = time.monotonic() - started
     _finish(dep, result, current, started_at, seconds)
     return result
+
+
+def _sampled(sample: watch.Sample, opts: Options) -> None:
+    """One progress line per watch poll."""
+    if sample.window is not None:
+        w = sample.window
+        p95 = "–" if w.p95_ms is None else f"{w.p95_ms:.0f} ms"
+        rate = "–" if w.error_rate is None else f"{w.error_rate:.1%}"
+        say(f"  watch {sample.elapsed:5.1f}s: error rate {rate}, p95 {p95}")
+    elif sample.error:
+        say(f"  watch {sample.elapsed:5.1f}s: {sample.error}")
+    if opts.on_sample:
+        opts.on_sample(sample)
 
 
 def _move(dep: Deployment, action: str, release: Release) -> Outcome:

@@ -89,19 +89,62 @@ def test_nginx_conf_is_valid_for_nginx(tmp_path):
     layout = cmd.Layout(str(tmp_path), "app")
     assert sh(cmd.prepare(layout)).returncode == 0
     assert sh(cmd.write_nginx_conf(layout, 18080)).returncode == 0
-    (tmp_path / "app/nginx/upstream.conf").write_text(cmd.upstream("127.0.0.1", 13000))
+    (tmp_path / "app/nginx/upstream.conf").write_text(cmd.upstream("127.0.0.1", 13000, "g1"))
     conf = (tmp_path / "app/nginx/nginx.conf").read_text()
     assert "listen 18080;" in conf and f"include {layout.upstream};" in conf
+    assert cmd.GENERATION_PATH in conf
     result = sh(f"nginx -t -q -c {layout.nginx_conf} -p {layout.nginx}/")
     assert result.returncode == 0, result.stderr
 
 
 def test_switch_writes_upstream_atomically_tests_and_reloads():
-    line = cmd.switch(LAYOUT, "green", "127.0.0.1", 3001, 80)
+    line = cmd.switch(LAYOUT, "green", "127.0.0.1", 3001, 80, generation="green-42")
     up = "/srv/sw/learinal-backend/nginx/upstream.conf"
     assert f"mv -f {up}.tmp {up}" in line
     assert line.index("mv -f " + up + ".tmp") < line.index(" -t -q") < line.index("-s reload")
     assert "server 127.0.0.1:3001;" in line and "active-slot" in line
+    assert line.index("-s reload") < line.index("= green-42 ]") < line.index("active-slot")
+
+
+def test_switch_really_moves_traffic_in_a_real_nginx(tmp_path):
+    """The switch command end to end in a local shell: start nginx, switch, switch back."""
+    import socket
+
+    def free():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    layout, listen = cmd.Layout(str(tmp_path), "app"), free()
+    servers = []
+    for name in ("blue", "green"):
+        body = name.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            payload = body
+
+            def do_GET(self):  # noqa: N802
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(self.payload)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    try:
+        assert sh(cmd.prepare(layout)).returncode == 0
+        for slot, server in (("blue", servers[0]), ("green", servers[1]), ("blue", servers[0])):
+            result = sh(cmd.switch(layout, slot, "127.0.0.1", server.server_port, listen, grace=0))
+            assert result.returncode == 0, result.stdout + result.stderr
+            got = sh(f"curl -s http://127.0.0.1:{listen}/").stdout
+            assert got == slot and (tmp_path / "app/active-slot").read_text() == slot + "\n"
+    finally:
+        sh(f"nginx -c {layout.nginx_conf} -p {layout.nginx}/ -s stop")
+        for server in servers:
+            server.shutdown()
 
 
 def test_health_names_the_failing_path():
@@ -257,3 +300,15 @@ def test_plan_lists_every_command_per_batch_without_connecting():
     assert any("docker run -d --name learinal-backend-green" in s for s in first_host)
     assert "[10.213.0.4] idle slot: blue, or green if blue serves" in text
     assert "(mode 0600)" in text and "docker stop -t 30 learinal-backend-blue" in text
+
+
+def test_release_from_an_explicit_image_reference():
+    from shipwright.runner import Runner
+    from shipwright.targets.compose_hosts.session import release_for
+
+    release = release_for(settings(), Runner(echo=False), image=IMAGE)
+    assert (release.environment, release.version, release.image) == ("test", "main-abc1234", IMAGE)
+    named = release_for(settings(), Runner(echo=False), version="hotfix", image=IMAGE)
+    assert named.version == "hotfix"
+    untagged = release_for(settings(), Runner(echo=False), image=f"r/app@{DIGEST}")
+    assert untagged.version == DIGEST[7:19]

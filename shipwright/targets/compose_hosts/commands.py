@@ -1,0 +1,379 @@
+"""Shell commands for one Compose host, as pure functions returning strings.
+
+Why (Kamal's ``commands/`` split): building a command is separate from running it, so
+``--dry-run`` and plans are free, and every command is unit-testable without a host.
+No function here ever receives a secret: the app's environment travels as a 0600
+file (Runner.put_secret_file) and commands only name that file's path.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+from dataclasses import dataclass
+
+from shipwright.errors import ConfigError
+from shipwright.targets.base import Release
+
+SLOTS = ("blue", "green")
+DEFAULT_ROOT = "/var/lib/shipwright"
+#: The host's state directory when none is configured: $SHIPWRIGHT_HOST_ROOT there.
+ROOT_EXPR = f"${{SHIPWRIGHT_HOST_ROOT:-{DEFAULT_ROOT}}}"
+LABEL = "io.shipwright"
+#: nginx answers the generation of its loaded upstream file here (switch waits for it).
+GENERATION_PATH = "/__shipwright/generation"
+q = shlex.quote
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live on a host, under its state directory ``root``."""
+
+    root: str
+    app: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.root}/{self.app}"
+
+    @property
+    def nginx(self) -> str:
+        return f"{self.base}/nginx"
+
+    @property
+    def nginx_conf(self) -> str:
+        return f"{self.nginx}/nginx.conf"
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.nginx}/upstream.conf"
+
+    @property
+    def active(self) -> str:
+        return f"{self.base}/active-slot"
+
+    def env_file(self, slot: str) -> str:
+        return f"{self.base}/env/{slot}.env"
+
+    def container(self, slot: str) -> str:
+        return f"{self.app}-{slot}"
+
+    def lock(self, environment: str) -> str:
+        return f"{self.base}/locks/{environment}.lock"
+
+    def ledger(self, environment: str) -> str:
+        return f"{self.base}/ledger/{environment}.jsonl"
+
+
+def path(text: str) -> str:
+    """Quote a path but let a leading ``${SHIPWRIGHT_HOST_ROOT:-…}`` expand."""
+    if text.startswith(ROOT_EXPR):
+        return f'"{ROOT_EXPR}"' + (q(text[len(ROOT_EXPR) :]) if len(text) > len(ROOT_EXPR) else "")
+    return q(text)
+
+
+def other_slot(slot: str | None) -> str:
+    """The idle slot: the one not serving (blue when nothing serves yet)."""
+    return SLOTS[1] if slot == SLOTS[0] else SLOTS[0]
+
+
+def slot_port(slot: str, base_port: int) -> int:
+    return base_port + SLOTS.index(slot)
+
+
+def by_digest(image: str) -> str:
+    """``repo:tag@sha256:…`` -> ``repo@sha256:…``; hosts pull by digest only."""
+    name, at, digest = image.partition("@")
+    if not at or not digest.startswith("sha256:") or len(digest) != 71:
+        raise ConfigError(
+            f"image {image!r} has no sha256 digest: hosts deploy by digest only "
+            "(push the image first, or pass --image repo@sha256:…)"
+        )
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    return f"{name}@{digest}"
+
+
+def pull_reference(image: str, registry: str | None = None) -> str:
+    """What a host pulls and runs: by digest, from ``registry`` when the hosts reach the
+    registry under another address than the pusher (a mirror, a private network)."""
+    ref = by_digest(image)
+    if not registry:
+        return ref
+    repo, digest = ref.split("@", 1)
+    first, sep, rest = repo.partition("/")
+    path = rest if sep and ("." in first or ":" in first or first == "localhost") else repo
+    return f"{registry.rstrip('/')}/{path}@{digest}"
+
+
+def repository_of(image: str, registry: str | None = None) -> str:
+    return pull_reference(image, registry).split("@", 1)[0]
+
+
+# -- facts (read-only) ------------------------------------------------------------------
+def resolve_root() -> str:
+    return f'printf "%s\\n" "{ROOT_EXPR}"'
+
+
+def read_state(layout: Layout) -> str:
+    """One line each: ``active=<slot>``, ``<slot>|<status>|<health>|<release json>``, nginx."""
+    fmt = (
+        "{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}|"
+        f'{{{{index .Config.Labels "{LABEL}.release"}}}}'
+    )
+    lines = [f"printf 'active=%s\\n' \"$(cat {path(layout.active)} 2>/dev/null)\""]
+    for slot in SLOTS:
+        name = q(layout.container(slot))
+        lines.append(
+            f"printf '%s|' {slot}; "
+            f"docker inspect -f {q(fmt)} {name} 2>/dev/null || echo 'missing|none|'"
+        )
+    pid = path(f"{layout.nginx}/nginx.pid")
+    lines.append(
+        f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
+        "then echo nginx=running; else echo nginx=stopped; fi"
+    )
+    return "; ".join(lines)
+
+
+# -- setup ------------------------------------------------------------------------------
+def prepare(layout: Layout) -> str:
+    dirs = [f"{layout.base}/env", f"{layout.nginx}/logs", f"{layout.nginx}/tmp"]
+    dirs += [f"{layout.base}/locks", f"{layout.base}/ledger"]
+    return f"mkdir -p {' '.join(path(d) for d in dirs)} && chmod 700 {path(layout.base + '/env')}"
+
+
+def nginx_conf(layout: Layout, listen: int) -> str:
+    """The host's own nginx: the upstream (the serving slot) and a generation marker
+    come from one included file, so a switch is one atomic file move."""
+    tmp = f"{layout.nginx}/tmp"
+    return f"""\
+worker_processes 1;
+pid {layout.nginx}/nginx.pid;
+error_log {layout.nginx}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  include {layout.upstream};
+  server {{
+    listen {listen};
+    location = {GENERATION_PATH} {{
+      access_log off;
+      default_type text/plain;
+      return 200 "$shipwright_generation";
+    }}
+    location / {{
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_next_upstream error timeout;
+    }}
+  }}
+}}
+"""
+
+
+def write_file(target: str, content: str) -> str:
+    """Atomically replace a (non-secret) file: write a temp file beside it, then mv."""
+    tmp = f"{target}.tmp"
+    return f"printf %s {q(content)} > {path(tmp)} && mv -f {path(tmp)} {path(target)}"
+
+
+def write_nginx_conf(layout: Layout, listen: int) -> str:
+    return write_file(layout.nginx_conf, nginx_conf(layout, listen))
+
+
+def upstream(address: str, port: int, generation: str) -> str:
+    return (
+        f"upstream app {{ server {address}:{port}; }}\n"
+        f'map $host $shipwright_generation {{ default "{generation}"; }}\n'
+    )
+
+
+# -- image and container ---------------------------------------------------------------
+def login(registry: str, user: str, password_file: str) -> str:
+    """Log in with the password from a 0600 file (then delete it): never on the line."""
+    pw = path(password_file)
+    return (
+        f"docker login --username {q(user)} --password-stdin {q(registry)} < {pw}; "
+        f"rc=$?; rm -f {pw}; exit $rc"
+    )
+
+
+def pull(image: str, registry: str | None = None) -> str:
+    return f"docker pull {q(pull_reference(image, registry))}"
+
+
+def labels(release: Release, slot: str) -> dict[str, str]:
+    record = {k: v for k, v in release.to_dict().items()}
+    return {
+        f"{LABEL}.version": release.version,
+        f"{LABEL}.slot": slot,
+        f"{LABEL}.release": json.dumps(record, sort_keys=True, separators=(",", ":")),
+    }
+
+
+def run_container(
+    layout: Layout, release: Release, slot: str, stop_timeout: int, registry: str | None = None
+) -> str:
+    """Start ``slot`` beside the serving one: host network, 0600 env file, labels."""
+    name = q(layout.container(slot))
+    parts = [
+        "docker run -d",
+        f"--name {name}",
+        "--network host",
+        f"--env-file {path(layout.env_file(slot))}",
+        "--restart unless-stopped",
+        f"--stop-timeout {int(stop_timeout)}",
+        "--log-opt max-size=10m --log-opt max-file=3",
+    ]
+    parts += [f"--label {q(f'{k}={v}')}" for k, v in labels(release, slot).items()]
+    parts.append(q(pull_reference(release.image, registry)))
+    return f"docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
+
+
+def http_ok(url: str, timeout: float = 2) -> str:
+    """A GET that succeeds on 2xx: curl where the host has it, else wget (busybox or GNU)."""
+    u = q(url)
+    curl = f"curl -fsS -o /dev/null --max-time {timeout:g} {u}"
+    wget = f"wget -q -O /dev/null -T {int(max(1, timeout))} {u}"
+    return f"{{ if command -v curl >/dev/null; then {curl}; else {wget}; fi; }} 2>/dev/null"
+
+
+#: "true 0" while the container runs and has not been restarted (a crash loop fails fast).
+RUNNING_FMT = "{{.State.Running}} {{.RestartCount}}"
+
+
+def wait_ready(layout: Layout, slot: str, url: str, timeout: float, interval: float = 0.2) -> str:
+    """Poll ``url`` until it answers 2xx; fail at once if the container stops."""
+    name = q(layout.container(slot))
+    tries = max(1, int(timeout / interval))
+    return (
+        f"i=0; while [ $i -lt {tries} ]; do "
+        f"if {http_ok(url)}; then exit 0; fi; "
+        f"[ \"$(docker inspect -f {q(RUNNING_FMT)} {name} 2>/dev/null)\" = 'true 0' ] || "
+        f"{{ echo 'container {layout.container(slot)} stopped or restarting'; "
+        f"docker logs --tail 30 {name} 2>&1; exit 3; }}; "
+        f"sleep {interval:g}; i=$((i+1)); done; "
+        f"echo 'not ready after {timeout:g}s: {url}'; docker logs --tail 30 {name} 2>&1; exit 2"
+    )
+
+
+def switch(
+    layout: Layout,
+    slot: str,
+    address: str,
+    port: int,
+    listen: int,
+    generation: str | None = None,
+    grace: float = 0.0,
+) -> str:
+    """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
+    start nginx when it is not running -- then poll until the new ``generation`` answers:
+    new connections then reach new workers, and the old slot only finishes requests
+    already in flight (it keeps running until the rollout ends, so no grace is needed)."""
+    generation = generation or f"{slot}-{secrets.token_hex(4)}"
+    nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
+    pid = path(f"{layout.nginx}/nginx.pid")
+    up, prev = path(layout.upstream), path(layout.upstream + ".prev")
+    marker = q(f"http://127.0.0.1:{listen}{GENERATION_PATH}")
+    fetch = (
+        f"{{ if command -v curl >/dev/null; then curl -s --max-time 1 {marker}; "
+        f"else wget -q -O - -T 1 {marker}; fi; }} 2>/dev/null"
+    )
+    return "; ".join(
+        [
+            "set -e",
+            write_nginx_conf(layout, listen),
+            f"[ -f {up} ] && cp -f {up} {prev} || true",
+            write_file(layout.upstream, upstream(address, port, generation)),
+            f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
+            f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
+            f"then {nginx} -s reload; else {nginx}; fi",
+            f'i=0; until [ "$({fetch} || true)" = {q(generation)} ]; do i=$((i+1)); '
+            f"[ $i -lt 100 ] || {{ echo 'nginx did not load the new upstream'; exit 5; }}; "
+            "sleep 0.05; done",
+            write_file(layout.active, slot + "\n"),
+            *([f"sleep {grace:g}"] if grace else []),
+        ]
+    )
+
+
+def stop_container(layout: Layout, slot: str, timeout: int) -> str:
+    """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests."""
+    name = q(layout.container(slot))
+    return f"docker stop -t {int(timeout)} {name} >/dev/null 2>&1 || true"
+
+
+def remove_container(layout: Layout, slot: str, timeout: int) -> str:
+    name = q(layout.container(slot))
+    stop = f"docker stop -t {int(timeout)} {name} >/dev/null 2>&1"
+    return f"{stop}; docker rm -f {name} >/dev/null 2>&1 || true"
+
+
+def health(port: int, paths: list[str], address: str = "127.0.0.1") -> str:
+    """Every health path through the host's nginx, naming the first that fails."""
+    checks = [
+        f"{http_ok(f'http://{address}:{port}{p}', 3)} || {{ echo 'failed: {p}'; exit 1; }}"
+        for p in paths
+    ]
+    return "; ".join(checks) or "true"
+
+
+def logs(
+    layout: Layout, slot: str, follow: bool = False, since: str | None = None, tail: int = 200
+) -> str:
+    parts = ["docker logs", f"--tail {int(tail)}"]
+    if follow:
+        parts.append("--follow")
+    if since:
+        parts.append(f"--since {q(since)}")
+    return " ".join([*parts, q(layout.container(slot))])
+
+
+# -- images ----------------------------------------------------------------------------
+def list_images(repository: str) -> str:
+    """``repo@digest id tag`` per local image of ``repository``."""
+    fmt = "{{.Repository}}@{{.Digest}} {{.ID}} {{.Tag}}"
+    return f"docker images --digests --format {q(fmt)} {q(repository)}"
+
+
+def remove_images(ids: list[str]) -> str:
+    """Remove images; an image a container still uses is refused by docker and kept."""
+    return f"docker rmi {' '.join(q(i) for i in ids)} 2>&1 || true"
+
+
+# -- lock and ledger ---------------------------------------------------------------------
+def lock_create(lock_path: str, info_json: str) -> str:
+    """Atomic create (noclobber = O_EXCL): prints ``acquired``, or ``held`` and the holder."""
+    lp = path(lock_path)
+    folder = path(lock_path.rsplit("/", 1)[0])
+    return (
+        f"mkdir -p {folder} && if ( set -C; printf '%s\\n' {q(info_json)} > {lp} ) 2>/dev/null; "
+        f"then echo acquired; else echo held; cat {lp} 2>/dev/null; fi"
+    )
+
+
+def read_file(file_path: str) -> str:
+    return f"cat {path(file_path)} 2>/dev/null || true"
+
+
+def lock_delete(lock_path: str, token: str | None = None) -> str:
+    lp = path(lock_path)
+    if token is None:
+        return f"rm -f {lp}"
+    return f"if grep -qF {q(token)} {lp} 2>/dev/null; then rm -f {lp}; fi"
+
+
+def ledger_append(ledger_path: str, entry_json: str) -> str:
+    folder = path(ledger_path.rsplit("/", 1)[0])
+    return f"mkdir -p {folder} && printf '%s\\n' {q(entry_json)} >> {path(ledger_path)}"

@@ -1,0 +1,123 @@
+"""The lock and the ledger kept as files on the hosts themselves (no extra service).
+
+Why on the hosts: no extra service to run, and whoever can deploy can read them. The
+lock is a file created with noclobber (O_EXCL) on the first host that answers. Ledger
+entries are JSON lines appended on every host (any host can answer "what was
+deployed" while another is down) and read from the first host that has any.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shipwright.errors import CommandError, ShipwrightError
+from shipwright.ledger import parse_lines
+from shipwright.lock import LockInfo
+from shipwright.output import say
+from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts.hosts import Host, on_each
+
+
+def unreachable(exc: CommandError) -> bool:
+    """Connection-level failures (no exit code) as opposed to a command that failed."""
+    return exc.code == -1
+
+
+class _OnHosts:
+    def __init__(self, hosts: list[Host]):
+        self.hosts = hosts
+
+    def _reachable(self, action: str):
+        """Yield (host, layout) for hosts that answer; say which did not."""
+        answered = False
+        for host in self.hosts:
+            try:
+                layout = host.layout
+            except CommandError as exc:
+                if not unreachable(exc):
+                    raise
+                say(f"– {host.name}: unreachable, skipped for {action}")
+                continue
+            answered = True
+            yield host, layout
+        if not answered:
+            raise ShipwrightError(
+                f"no host answers ({action}): {', '.join(h.name for h in self.hosts)}"
+            )
+
+
+class HostLockStore(_OnHosts):
+    """The lock file lives on the first host that answers (the configured order makes
+    that the same host for everyone), so a host that dies mid-rollout cannot strand a
+    copy of it; a lock break clears every host."""
+
+    def __init__(self, hosts: list[Host]):
+        super().__init__(hosts)
+        self._taken_on: Host | None = None
+
+    def create(self, info: LockInfo) -> LockInfo | None:
+        data = json.dumps(info.to_dict(), sort_keys=True)
+        for host, layout in self._reachable("the deploy lock"):
+            out = host.run(cmd.lock_create(layout.lock(info.environment), data), quiet=True)
+            lines = out.stdout.strip().splitlines()
+            if lines and lines[0] == "acquired":
+                self._taken_on = host
+                return None
+            return _parse_lock("\n".join(lines[1:]), info.environment)
+        return None
+
+    def read(self, environment: str) -> LockInfo | None:
+        for host, layout in self._reachable("reading the lock"):
+            text = host.read(cmd.read_file(layout.lock(environment))).stdout.strip()
+            return _parse_lock(text, environment) if text else None
+        return None
+
+    def delete(self, environment: str, token: str | None = None) -> None:
+        if token is not None and self._taken_on is not None:
+            host = self._taken_on
+            try:
+                host.run(cmd.lock_delete(host.layout.lock(environment), token), quiet=True)
+            except CommandError as exc:
+                raise ShipwrightError(
+                    f"the deploy lock on {host.name} could not be released "
+                    f"({str(exc).splitlines()[0]}); once {host.name} answers again, "
+                    "release it with --break-lock"
+                ) from None
+            self._taken_on = None
+            return
+        for host, layout in self._reachable("breaking the lock"):
+            try:
+                host.run(cmd.lock_delete(layout.lock(environment), token), quiet=True)
+            except CommandError as exc:
+                say(f"✘ {host.name}: lock not removed: {str(exc).splitlines()[0]}")
+
+
+def _parse_lock(text: str, environment: str) -> LockInfo:
+    try:
+        return LockInfo.from_dict(json.loads(text))
+    except (ValueError, TypeError):
+        return LockInfo(
+            environment, holder="unknown", since="unknown", reason="unreadable lock file"
+        )
+
+
+class HostLedgerStore(_OnHosts):
+    def load(self, environment: str) -> list[dict[str, Any]]:
+        for host, layout in self._reachable("reading the ledger"):
+            entries = parse_lines(host.read(cmd.read_file(layout.ledger(environment))).stdout)
+            if entries:  # a host added later has an empty ledger: ask the next one
+                return entries
+        return []
+
+    def append(self, environment: str, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+        results = on_each(
+            self.hosts,
+            lambda h: h.run(cmd.ledger_append(h.layout.ledger(environment), line), quiet=True),
+        )
+        failed = {name: r for name, r in results.items() if isinstance(r, Exception)}
+        for name, exc in failed.items():
+            say(f"✘ {name}: ledger entry not written: {str(exc).splitlines()[0]}")
+        if len(failed) == len(results):
+            raise ShipwrightError(f"the ledger entry was written on no host: {', '.join(failed)}")

@@ -1,0 +1,199 @@
+"""Blue-green on one host: start the idle slot beside the serving one, wait until it is
+ready, point nginx at it, and later drain the old slot -- or undo all of that.
+
+Why two slots and one nginx per host: the new container is proven ready on its own
+port before any request reaches it, the switch is an atomic file move plus a graceful
+reload (in-flight requests finish on the old workers), and undo is the same switch in
+the other direction while the old container is still running.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from shipwright.errors import ConfigError, ShipwrightError
+from shipwright.targets.base import Release
+from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts.hosts import Host, HostState, parse_state
+
+LOOPBACK = "127.0.0.1"
+
+
+def env_file_content(app_env: dict[str, str], release: Release, port: int) -> str:
+    """The app's environment for one slot (docker --env-file: KEY=VALUE, taken literally)."""
+    values = dict(app_env)
+    values.update(PORT=str(port), HOST=LOOPBACK, APP_VERSION=release.version)
+    if release.git_sha:
+        values["GIT_SHA"] = release.git_sha
+    bad = sorted(k for k, v in values.items() if "\n" in v or "\r" in v)
+    if bad:
+        raise ConfigError(
+            f"values of {', '.join(bad)} contain a newline: an env file cannot hold them"
+        )
+    return "".join(f"{k}={v}\n" for k, v in sorted(values.items()))
+
+
+@dataclass
+class HostRun:
+    """What one rollout did on one host; drives undo and the result table."""
+
+    host: Host
+    release: Release
+    batch: int = 0
+    before: HostState | None = None
+    old_slot: str | None = None
+    new_slot: str = cmd.SLOTS[0]
+    started: bool = False  # the new container exists
+    switched: bool = False  # nginx points at the new slot
+    ended: str = "unchanged"  # unchanged | switched | restored | broken
+    detail: str = ""
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def previous(self) -> Release | None:
+        return self.before.serving if self.before else None
+
+    @property
+    def serving_version(self) -> str:
+        if self.ended == "switched":
+            return self.release.version
+        if self.ended in ("unchanged", "restored"):
+            return self.previous.version if self.previous else "-"
+        return "?"
+
+    @property
+    def serving_slot(self) -> str:
+        if self.ended == "switched":
+            return self.new_slot
+        return self.old_slot or "-"
+
+    def unit(self) -> str:
+        """Where the host ended, for Outcome.units."""
+        if self.ended == "broken":
+            return f"broken: {self.detail}"
+        text = f"{self.ended}: {self.serving_version} ({self.serving_slot})"
+        return f"{text}; {self.detail}" if self.detail else text
+
+
+class Switcher:
+    """The steps on one host, each a few remote commands through the Runner."""
+
+    def __init__(self, run: HostRun, app_env: dict[str, str]):
+        self.r, self.app_env = run, app_env
+        self.host, self.config = run.host, run.host.config
+
+    def _timed(self, step: str, started: float) -> None:
+        took = time.monotonic() - started
+        self.r.steps[step] = self.r.steps.get(step, 0.0) + took
+        self.r.seconds += took
+
+    def inspect(self) -> None:
+        t = time.monotonic()
+        layout = self.host.layout
+        out = self.host.run(f"{cmd.prepare(layout)} && {{ {cmd.read_state(layout)}; }}", quiet=True)
+        self.r.before = parse_state(out.stdout)
+        self.r.old_slot = self.r.before.active if self.r.previous else None
+        self.r.new_slot = cmd.other_slot(self.r.old_slot)
+        self._timed("inspect", t)
+
+    def pull(self, registry_login: tuple[str, str, str] | None = None) -> None:
+        t = time.monotonic()
+        if registry_login:
+            registry, user, password = registry_login
+            secret = f"{self.host.layout.base}/env/.registry-password"
+            self.host.runner.put_secret_file(self.host.connection, password, secret)
+            self.host.run(cmd.login(registry, user, secret), quiet=True)
+        self.host.run(cmd.pull(self.r.release.image, self.config.pull_registry), quiet=True)
+        self._timed("pull", t)
+
+    def start(self) -> None:
+        t = time.monotonic()
+        layout, slot = self.host.layout, self.r.new_slot
+        port = cmd.slot_port(slot, self.config.port)
+        content = env_file_content(self.app_env, self.r.release, port)
+        self.host.runner.put_secret_file(self.host.connection, content, layout.env_file(slot))
+        self.r.started = True  # from here on a container may exist: undo removes it
+        run = cmd.run_container(
+            layout, self.r.release, slot, self.config.drain_seconds, self.config.pull_registry
+        )
+        self.host.run(run, quiet=True)
+        self._timed("start", t)
+
+    def wait_ready(self) -> None:
+        t = time.monotonic()
+        slot = self.r.new_slot
+        url = f"http://{LOOPBACK}:{cmd.slot_port(slot, self.config.port)}{self.config.ready_path}"
+        result = self.host.run(
+            cmd.wait_ready(self.host.layout, slot, url, self.config.ready_timeout),
+            quiet=True,
+            check=False,
+            timeout=self.config.ready_timeout + 30,
+        )
+        self._timed("ready", t)
+        if not result.ok:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
+            raise ShipwrightError(
+                f"{self.r.release.version} never became ready on slot {slot} "
+                f"({self.config.ready_path})\n{tail}"
+            )
+
+    def switch(self) -> None:
+        t = time.monotonic()
+        self._switch_to(self.r.new_slot)
+        self.r.switched = True
+        self._timed("switch", t)
+
+    def gate(self) -> None:
+        """Health through the host's nginx: what users reach now."""
+        t = time.monotonic()
+        result = self.host.run(
+            cmd.health(self.config.proxy_port, list(self.config.health_paths)),
+            quiet=True,
+            check=False,
+        )
+        self._timed("gate", t)
+        if not result.ok:
+            raise ShipwrightError(f"health gate failed: {result.stdout.strip()}")
+
+    def finish(self) -> None:
+        """Drain and stop the old slot (SIGTERM; the app finishes in-flight requests)."""
+        t = time.monotonic()
+        if self.r.old_slot:
+            self.host.run(
+                cmd.stop_container(self.host.layout, self.r.old_slot, self.config.drain_seconds),
+                quiet=True,
+            )
+        self._timed("drain", t)
+
+    def undo(self) -> None:
+        """Back to how the host was: old slot serving, new container gone."""
+        t = time.monotonic()
+        layout, old = self.host.layout, self.r.old_slot
+        if self.r.switched:
+            if not old:
+                self.r.ended = "broken"
+                self.r.detail = (
+                    f"no previous release to return to; {self.r.release.version} still serves"
+                )
+                self._timed("restore", t)
+                return
+            self._switch_to(old)
+            self.r.switched = False
+            self.r.ended = "restored"
+        if self.r.started:
+            self.host.run(
+                cmd.remove_container(layout, self.r.new_slot, self.config.drain_seconds), quiet=True
+            )
+            self.r.started = False
+        self._timed("restore", t)
+
+    def _switch_to(self, slot: str) -> None:
+        port = cmd.slot_port(slot, self.config.port)
+        command = cmd.switch(self.host.layout, slot, LOOPBACK, port, self.config.proxy_port)
+        self.host.run(command, quiet=True, timeout=60)
