@@ -1,17 +1,23 @@
 """The CI pipeline as nox sessions: one session per stage of the specification.
 
 A bare ``nox`` runs only the checks (lint, test, audit); anything that builds,
-pushes or deploys is ``default=False`` and runs only when named (``nox -s ci``).
-Each session calls the same Invoke tasks a developer runs by hand.
+pushes or deploys is ``default=False`` and runs only when named. ``nox -s ci`` runs the
+stages in order and then deploys where the branch strategy says: develop -> staging,
+main -> production, feature/* -> nowhere; on a laptop (CI unset) to the local default,
+development on the local Docker engine. Each session calls the same Invoke tasks a
+developer runs by hand.
 """
 
 from __future__ import annotations
+
+import json
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["lint", "test", "audit"]
 
 
 def install(session: nox.Session) -> None:
@@ -20,7 +26,17 @@ def install(session: nox.Session) -> None:
 
 
 def invoke(session: nox.Session, *args: str) -> None:
-    session.run("invoke", *args, external=False)
+    session.run("invoke", *args)
+
+
+def release(session: nox.Session, environment: str) -> None:
+    """Image then deploy, for one environment; the local default prepares its engine."""
+    if environment == "development":
+        overrides = session.run("invoke", "local.prepare", "--json", silent=True)
+        session.env.update(json.loads(overrides))
+    invoke(session, "image.build", "--env", environment)
+    invoke(session, "image.push", "--env", environment)
+    invoke(session, "deploy", "--env", environment)
 
 
 @nox.session
@@ -44,7 +60,42 @@ def audit(session: nox.Session) -> None:
     invoke(session, "audit")
 
 
+@nox.session(default=False)
+def image(session: nox.Session) -> None:
+    """Stage 4: build the multi-stage image and push it (nox -s image -- ENV)."""
+    install(session)
+    environment = session.posargs[0] if session.posargs else "development"
+    invoke(session, "image.build", "--env", environment)
+    invoke(session, "image.push", "--env", environment)
+
+
+@nox.session(default=False)
+def deploy_staging(session: nox.Session) -> None:
+    """Stage 5: image, then a gated, watched deploy to staging (develop)."""
+    install(session)
+    release(session, "staging")
+
+
+@nox.session(default=False)
+def deploy_production(session: nox.Session) -> None:
+    """Stage 6: image, then a gated, watched deploy to production (main)."""
+    install(session)
+    release(session, "production")
+
+
+@nox.session(default=False)
+def deploy_local(session: nox.Session) -> None:
+    """The local default: image, then deploy to development on the local engine."""
+    install(session)
+    release(session, "development")
+
+
 @nox.session(default=False, requires=["lint", "test", "audit"])
 def ci(session: nox.Session) -> None:
-    """The whole pipeline for this branch: lint -> test -> audit (then image and deploy)."""
-    session.log("CI stages passed: lint, test, audit")
+    """The whole pipeline: lint -> test -> audit -> image -> deploy where the branch goes."""
+    install(session)
+    environment = session.run("python", "-m", "shipwright.pipeline", silent=True).strip()
+    if not environment:
+        session.log("CI only: this branch does not deploy (feature/* and others)")
+        return
+    release(session, environment)
