@@ -23,36 +23,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "compose_hosts")]
 
-from compose_fleet import ENVIRONMENT, fleet, missing_components  # noqa: E402
+from compose_fleet import fleet, missing_components  # noqa: E402
 
-from shipwright.ledger import Ledger  # noqa: E402
-from shipwright.lock import DeployLock  # noqa: E402
+from shipwright.flow import compose  # noqa: E402
+from shipwright.flow import release as flow  # noqa: E402
 from shipwright.output import table  # noqa: E402
-from shipwright.targets.compose_hosts import flow  # noqa: E402
-from shipwright.targets.compose_hosts.target import ComposeHostsTarget  # noqa: E402
 
 UNAVOIDABLE = ("pull", "start", "ready")
 
 
 def run(f, action: str, rate: float, batch: int, version: str | None = None):
-    """One deploy or rollback under probing; returns (report, prober, wall seconds)."""
+    """One deploy or rollback under probing, through the deploy flow as compose.deploy
+    runs it (ungated, unwatched); returns (flow result, prober, wall seconds)."""
     settings = f.settings(DEPLOY_BATCH_SIZE=str(batch))
-    target = ComposeHostsTarget(settings, f.runner)
-    ledger = Ledger(target.ledger_store(), ENVIRONMENT)
-    lock = DeployLock(target.lock_store(), ENVIRONMENT, ledger=ledger)
-    try:
+    opts = flow.Options(gates=False, watch=False, reason="bench")
+    with compose.opened(settings, f.runner) as dep:
         with f.prober(rate) as prober, contextlib.redirect_stdout(io.StringIO()):
             started = time.monotonic()
             if action == "deploy":
-                report = flow.deploy(target, ledger, lock, f.release(version), reason="bench")
+                result = flow.deploy(dep, f.release(version), opts)
             else:
-                report = flow.rollback(target, ledger, lock, reason="bench")
+                result = flow.rollback(dep, None, opts)
             wall = time.monotonic() - started
-    finally:
-        target.close()
-    if not report.outcome.ok:
-        raise SystemExit(f"{action} failed on {len(f.hosts.hosts)} hosts: {report.outcome}")
-    return report, prober, wall
+    if not result.ok:
+        raise SystemExit(f"{action} failed on {len(f.hosts.hosts)} hosts: {result.outcome}")
+    return result, prober, wall
 
 
 def measure(n: int, rate: float) -> list[tuple]:
@@ -66,8 +61,8 @@ def measure(n: int, rate: float) -> list[tuple]:
             ("deploy v1→v2", "deploy", "v2"),
             ("rollback v2→v1", "rollback", None),
         ):
-            report, prober, wall = run(f, action, rate, batch, version)
-            phases = report.outcome.phases
+            result, prober, wall = run(f, action, rate, batch, version)
+            phases = result.outcome.phases
             unavoidable = sum(phases.get(p, 0.0) for p in UNAVOIDABLE)
             rows.append(
                 (
@@ -116,11 +111,11 @@ def main() -> int:
     print(
         "Pull and start+ready are the wall time of those steps (all hosts of a batch in "
         "parallel); tool overhead is the rest: SSH round trips, env upload, nginx switch "
-        "and generation check, health gates, ledger and lock. A keep-alive retry is a "
-        "reused connection nginx closed on reload before answering, retried once as HTTP "
-        "clients do; it is not a failed request. v2 shares every layer with v1 (only a label "
-        "differs), so its pull is a manifest fetch: a real release also pulls its changed "
-        "layers."
+        "and generation check, health gates, verification, ledger and lock. A keep-alive "
+        "retry is a reused connection nginx closed on reload before answering, retried once "
+        "as HTTP clients do; it is not a failed request. v2 shares every layer with v1 (only "
+        "a label differs), so its pull is a manifest fetch: a real release also pulls its "
+        "changed layers."
     )
     return 0
 

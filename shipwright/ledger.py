@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from shipwright.errors import ConfigError
 from shipwright.lock import LockInfo
 from shipwright.redact import redact_obj
 from shipwright.targets.base import Release, now_iso, who
@@ -202,6 +203,22 @@ class Ledger:
                 continue
             return Release.from_dict(entry.release or {})
         return None
+
+    def rollback_release(self, version: str | None, serving: Release | None) -> Release:
+        """Where a rollback goes: the named ``version`` as the ledger recorded it, else
+        the last good release other than ``serving`` (what serves now). ConfigError
+        (bad input, nothing ran) when there is no such release."""
+        if version:
+            for entry in self.history(limit=None):
+                if entry.release and entry.version == version and entry.release.get("image"):
+                    return Release.from_dict(entry.release)
+            raise ConfigError(f"version {version!r} is not in the ledger of {self.environment!r}")
+        good = self.last_good(exclude_version=serving.version if serving else None)
+        if good is None:
+            raise ConfigError(
+                f"the ledger of {self.environment!r} has no earlier good release to roll back to"
+            )
+        return good
 
     def needed_images(self, keep: int = 3) -> list[str]:
         """Images a host must not prune: the last ``keep`` good releases, and both sides

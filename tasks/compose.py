@@ -57,11 +57,11 @@ def deploy(
     json=False,
 ):
     """Deploy a release to every host of --env: batch by batch, zero-downtime, undone on failure."""
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose as compose_flow
 
     settings, runner = settings_for(_env(env), set), runner_for(c, dry_run)
-    release = session.release_for(settings, runner, version, image)
-    session.deploy(
+    release = compose_flow.release_for(settings, runner, version, image)
+    compose_flow.deploy(
         settings,
         runner,
         release,
@@ -89,9 +89,9 @@ def rollback(
     json=False,
 ):
     """Go back to --to or the ledger's last good release, the same blue-green way."""
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose as compose_flow
 
-    session.rollback(
+    compose_flow.rollback(
         settings_for(_env(env), set),
         runner_for(c, dry_run),
         to,
@@ -106,18 +106,18 @@ def rollback(
 @reports_errors
 def status(c, env=None, set=None, json=False):
     """Which slot serves on each host, its version and container health."""
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose as compose_flow
 
-    session.show_status(settings_for(_env(env), set), runner_for(c), as_json=json)
+    compose_flow.show_status(settings_for(_env(env), set), runner_for(c), as_json=json)
 
 
 @task(help=_help("env", "limit", "set", "json"), iterable=["set"])
 @reports_errors
 def history(c, env=None, limit=20, set=None, json=False):
     """The ledger: every deploy, rollback and lock break, newest first (and the lock)."""
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose as compose_flow
 
-    session.show_history(settings_for(_env(env), set), runner_for(c), int(limit), as_json=json)
+    compose_flow.show_history(settings_for(_env(env), set), runner_for(c), int(limit), as_json=json)
 
 
 def _file(env, file):
@@ -181,10 +181,10 @@ def ps(c, env="development", file=None, set=None, json=False):
 def logs(c, env="development", file=None, follow=False, since=None, set=None):
     """Logs: of the local stack for development, else of the serving container on each host."""
     from shipwright.compose import local
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose as compose_flow
 
     settings, runner = settings_for(_env(env), set), runner_for(c)
     if env == "development" or file:
         local.logs(settings, runner, _file(env, file), follow)
     else:
-        session.logs(settings, runner, follow=follow, since=since)
+        compose_flow.logs(settings, runner, follow=follow, since=since)

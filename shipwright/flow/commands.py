@@ -10,6 +10,7 @@ from shipwright.gitinfo import branch
 from shipwright.output import emit_json
 from shipwright.runner import Runner
 from shipwright.settings import Settings
+from shipwright.targets.base import RESULT_FOR
 
 WHAT_FAILED = {
     ExitCode.FAILED: "nothing changed: the previous release still serves",
@@ -30,7 +31,7 @@ def deploy(
     watch: bool = True,
     as_json: bool = False,
 ) -> flow.Result:
-    from shipwright.targets.compose_hosts.session import release_for
+    from shipwright.flow.compose import release_for
 
     release = release_for(settings, runner, version)
     opts = flow.Options(
@@ -70,7 +71,7 @@ def _finish(result: flow.Result, as_json: bool) -> flow.Result:
                 "action": result.action,
                 "version": result.release.version,
                 "exit_code": int(result.exit_code),
-                "result": flow.RESULT_FOR[result.exit_code],
+                "result": RESULT_FOR[result.exit_code],
                 "metrics": result.metrics,
                 "units": outcome.units if outcome else {},
                 "gates": [c.__dict__ for c in result.gates] if result.gates else [],
@@ -89,18 +90,18 @@ def _finish(result: flow.Result, as_json: bool) -> flow.Result:
 
 
 def status(settings: Settings, runner: Runner, *, as_json: bool = False):
-    from shipwright.targets.compose_hosts.session import show_status
+    from shipwright.flow.compose import show_status
 
     return show_status(settings, runner, as_json=as_json)
 
 
 def history(settings: Settings, runner: Runner, *, as_json: bool = False, limit: int = 20):
-    from shipwright.targets.compose_hosts.session import show_history
+    from shipwright.flow.compose import show_history
 
     return show_history(settings, runner, as_json=as_json, limit=limit)
 
 
 def logs(settings: Settings, runner: Runner, *, follow: bool = False, since: str | None = None):
-    from shipwright.targets.compose_hosts.session import logs as host_logs
+    from shipwright.flow.compose import logs as host_logs
 
     return host_logs(settings, runner, follow=follow, since=since)

@@ -21,10 +21,9 @@ def deployment(settings: Settings, runner: Runner) -> Iterator[Deployment]:
             f"DEPLOY_TARGET={kind} (set by {settings.sources['DEPLOY_TARGET']}) has no target "
             f"module yet; available: {', '.join(AVAILABLE)}"
         )
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose
 
-    with session.opened(settings, runner) as ctx:
-        dep = Deployment(settings, runner, ctx.target, ctx.ledger, ctx.lock)
+    with compose.opened(settings, runner) as dep:
         if settings.environment == "production":
             with _staging_ledger(runner) as staging:
                 dep.staging_ledger = staging
@@ -36,11 +35,11 @@ def deployment(settings: Settings, runner: Runner) -> Iterator[Deployment]:
 @contextlib.contextmanager
 def _staging_ledger(runner: Runner):
     """Staging's ledger, read for the soak gate (staging's secrets are not needed)."""
-    from shipwright.targets.compose_hosts import session
+    from shipwright.flow import compose
 
     staging = load_settings("staging", validate=False)
     if not staging.get("DEPLOY_HOSTS"):
         yield None
         return
-    with session.opened(staging, Runner(echo=False)) as ctx:
-        yield ctx.ledger
+    with compose.opened(staging, Runner(echo=False)) as dep:
+        yield dep.ledger

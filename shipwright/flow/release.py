@@ -16,22 +16,15 @@ from typing import Any
 
 from shipwright import gates, metrics_report, postmortem
 from shipwright.checks import health, metrics, smoke, watch
+from shipwright.checks.prober import Prober
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
-from shipwright.flow.prober import Prober
 from shipwright.ledger import Ledger
 from shipwright.lock import DeployLock
 from shipwright.notify import sentry, slack
 from shipwright.output import say, status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks, Outcome, Release
-
-RESULT_FOR = {
-    ExitCode.OK: "succeeded",
-    ExitCode.FAILED: "failed",
-    ExitCode.RESTORED: "restored",
-    ExitCode.BROKEN: "broken",
-}
+from shipwright.targets.base import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
 
 
 @dataclass
@@ -48,6 +41,9 @@ class Deployment:
 
 @dataclass
 class Options:
+    """How one deploy or rollback runs. ``gates=False, watch=False`` is the direct entry
+    point (compose.deploy): lock -> deploy -> verify -> record, no preflight, no watch."""
+
     reason: str = ""
     lock_wait: float = 0.0
     break_lock: bool = False
@@ -71,38 +67,16 @@ class Result:
     checks: Checks | None = None
     watch: watch.WatchResult | None = None
     postmortem: str | None = None
+    seconds: float = 0.0  # from taking the lock to the ledger entry (and pruning)
+
+    @property
+    def recorded(self) -> str:
+        """What the ledger says of this run ("rolled_back" when the flow reverted it)."""
+        return self.entry.result if self.entry else RESULT_FOR[self.exit_code]
 
     @property
     def ok(self) -> bool:
         return self.exit_code == ExitCode.OK
-
-
-def exit_code_for(outcome: Outcome) -> ExitCode:
-    """0 done; 3 failed but the previous release serves again; 1 failed before any
-    traffic moved; 4 anything else (a human is needed)."""
-    if outcome.ok:
-        return ExitCode.OK
-    if outcome.restored:
-        return ExitCode.RESTORED
-    if outcome.units and all(u.startswith("unchanged") for u in outcome.units.values()):
-        return ExitCode.FAILED
-    return ExitCode.BROKEN
-
-
-def rollback_target(dep: Deployment, version: str | None) -> Release:
-    """The named version from the ledger, else the last good release before what serves."""
-    if version:
-        for entry in dep.ledger.history(limit=None):
-            if entry.release and entry.version == version and entry.release.get("image"):
-                return Release.from_dict(entry.release)
-        raise ConfigError(f"version {version!r} is not in the ledger of {dep.ledger.environment!r}")
-    current = dep.target.current()
-    good = dep.ledger.last_good(exclude_version=current.version if current else None)
-    if good is None:
-        raise ConfigError(
-            f"the ledger of {dep.ledger.environment!r} has no earlier good release to roll back to"
-        )
-    return good
 
 
 def verify(dep: Deployment, release: Release) -> Checks:
@@ -130,7 +104,7 @@ def _probe(dep: Deployment) -> Prober | None:
     if not url:
         return None
     paths = dep.settings.items_list("HEALTH_PATHS")
-    return Prober(url.rstrip("/") + (paths[0] if paths else "/health"))
+    return Prober(url.rstrip("/") + (paths[0] if paths else "/health"), timeout=2.0)
 
 
 def _notify(dep: Deployment, event: str, release: Release, action: str, seconds=None, detail=""):
@@ -148,8 +122,8 @@ def _notify(dep: Deployment, event: str, release: Release, action: str, seconds=
 def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
     """The whole release: nothing changes unless every gate passes."""
     result = Result("deploy", release, ExitCode.FAILED)
-    current = dep.target.current()
     if opts.gates:
+        current = dep.target.current()
         result.gates = gates.preflight_from_settings(
             dep.settings,
             release=release,
@@ -169,11 +143,14 @@ def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
         result.exit_code = ExitCode.OK
         return result
     _notify(dep, "started", release, "Deploy")
-    return _release(dep, release, opts, result, current)
+    return _release(dep, release, opts, result)
 
 
-def rollback(dep: Deployment, to: str | None, opts: Options) -> Result:
-    release = rollback_target(dep, to)
+def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result:
+    """Back to ``to`` (a version from the ledger, or a Release), else the last good one."""
+    release = (
+        to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
+    )
     result = Result("rollback", release, ExitCode.FAILED)
     if dep.runner.dry_run:
         for step in dep.target.plan(release).steps:
@@ -181,10 +158,10 @@ def rollback(dep: Deployment, to: str | None, opts: Options) -> Result:
         result.exit_code = ExitCode.OK
         return result
     _notify(dep, "started", release, "Rollback")
-    return _release(dep, release, opts, result, dep.target.current())
+    return _release(dep, release, opts, result)
 
 
-def _release(dep, release, opts, result: Result, current: Release | None) -> Result:
+def _release(dep, release, opts, result: Result) -> Result:
     started_at = datetime.now(UTC)
     started = time.monotonic()
     action = result.action
@@ -194,6 +171,7 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
         wait=opts.lock_wait,
         break_first=opts.break_lock,
     ):
+        current = dep.target.current()  # what serves once no one else can change it
         source = _watch_source(dep) if opts.watch else None
         baseline = watch.take_baseline(source) if source else None
         probe = _probe(dep)
@@ -207,18 +185,7 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
             raise  # bad input: nothing ran, nothing to record
         except BaseException as exc:  # an error, or Ctrl-C while a target restored itself
             units = {r.name: r.unit() for r in getattr(dep.target, "last_runs", [])}
-            dep.ledger.record(
-                action,
-                release,
-                "broken",
-                reason=opts.reason,
-                hosts=units,
-                previous=current,
-                notes=[f"aborted: {type(exc).__name__}: {exc}"],
-            )
-            _notify(dep, "failed", release, action.title(), detail=str(exc))
-            if isinstance(exc, ShipwrightError):
-                exc.exit_code = ExitCode.BROKEN
+            _aborted(dep, action, release, opts, current, exc, units)
             raise
         result.outcome = outcome
         moved = time.monotonic() - started
@@ -227,39 +194,31 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
         }
         if probe:
             result.metrics.update(
-                downtime_seconds=round(probe.report.downtime_seconds, 3),
-                failed_requests=probe.report.failed,
-                probe_requests=probe.report.sent,
+                downtime_seconds=round(probe.downtime_seconds, 3),
+                failed_requests=probe.failed,
+                probe_requests=probe.total,
+                probe_keepalive_retries=probe.keepalive_retries,
             )
         code = exit_code_for(outcome)
+        reverted = False  # the flow itself rolled back (verify or watch failed)
         notes = [outcome.message] if outcome.message else []
         if code == ExitCode.OK:
-            result.checks = verify(dep, release)
-            reason = (
-                ""
-                if result.checks.ok
-                else "verification failed: " + ", ".join(c.name for c in result.checks if not c.ok)
-            )
-            if not reason and source and action == "deploy":
-                result.watch = watch.watch_from_settings(
-                    dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
-                )
-                result.metrics["watch"] = result.watch.to_dict()
-                if result.watch.spike is not None:
-                    result.metrics["error_spike"] = round(result.watch.spike, 2)
-                if result.watch.rollback:
-                    reason = "watch: " + "; ".join(result.watch.reasons)
-            if reason:
-                status(False, f"{action} of {release.version}: {reason}")
-                notes.append(reason)
-                code = _undo(dep, release, current, result, notes)
+            try:
+                checked = _check(dep, release, opts, result, current, source, baseline, notes)
+                code, reverted = checked
+            except BaseException as exc:  # Ctrl-C (or an error) after traffic moved
+                note = f"{release.version} was not verified (or the rollback did not finish)"
+                _aborted(dep, action, release, opts, current, exc, outcome.units, note)
+                raise
         result.exit_code = code
+        # "restored": the target put the previous release back itself (outcome.restored);
+        # "rolled_back": the deploy completed, then the flow reverted it. A failed
+        # automatic rollback leaves the deploy "broken".
+        recorded = "rolled_back" if reverted and code == ExitCode.RESTORED else RESULT_FOR[code]
         result.entry = dep.ledger.record(
             action,
             release,
-            RESULT_FOR[code]
-            if code != ExitCode.RESTORED or action == "rollback"
-            else "rolled_back",
+            recorded,
             phases=outcome.phases,
             metrics=result.metrics,
             reason=opts.reason,
@@ -269,12 +228,56 @@ def _release(dep, release, opts, result: Result, current: Release | None) -> Res
         )
         if code == ExitCode.OK and hasattr(dep.target, "prune"):
             try:
-                dep.target.prune(dep.ledger.needed_images())
+                keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
+                dep.target.prune(dep.ledger.needed_images(keep))
             except ShipwrightError as exc:
                 say(f"– images not pruned: {exc}")
-    seconds = time.monotonic() - started
-    _finish(dep, result, current, started_at, seconds)
+    result.seconds = time.monotonic() - started
+    _finish(dep, result, current, started_at, result.seconds)
     return result
+
+
+def _check(dep, release, opts, result: Result, current, source, baseline, notes):
+    """After traffic moved: verify, then watch (deploys); roll back when either fails.
+    Returns (exit code, whether the flow rolled back)."""
+    action = result.action
+    result.checks = verify(dep, release)
+    reason = (
+        ""
+        if result.checks.ok
+        else "verification failed: " + ", ".join(c.name for c in result.checks if not c.ok)
+    )
+    if not reason and source and action == "deploy":
+        result.watch = watch.watch_from_settings(
+            dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
+        )
+        result.metrics["watch"] = result.watch.to_dict()
+        if result.watch.spike is not None:
+            result.metrics["error_spike"] = round(result.watch.spike, 2)
+        if result.watch.rollback:
+            reason = "watch: " + "; ".join(result.watch.reasons)
+    if not reason:
+        return ExitCode.OK, False
+    status(False, f"{action} of {release.version}: {reason}")
+    notes.append(reason)
+    return _undo(dep, release, current, result, notes), True
+
+
+def _aborted(dep, action, release, opts, current, exc: BaseException, units, note="") -> None:
+    """Record an interrupted run as broken (a human must look), tell Slack, and make a
+    ShipwrightError exit with 4."""
+    dep.ledger.record(
+        action,
+        release,
+        "broken",
+        reason=opts.reason,
+        hosts=units,
+        previous=current,
+        notes=[f"aborted: {type(exc).__name__}: {exc}"] + ([note] if note else []),
+    )
+    _notify(dep, "failed", release, action.title(), detail=str(exc))
+    if isinstance(exc, ShipwrightError):
+        exc.exit_code = ExitCode.BROKEN
 
 
 def _sampled(sample: watch.Sample, opts: Options) -> None:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shipwright.errors import ExitCode
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -79,6 +81,29 @@ class Outcome:
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     units: dict[str, str] = field(default_factory=dict)  # host -> where it ended
     restored: bool = False  # failed, and the previous release serves again
+
+
+def exit_code_for(outcome: Outcome) -> ExitCode:
+    """0 done; 3 failed but the previous release serves again; 1 failed before any
+    traffic moved; 4 anything else (a human is needed)."""
+    if outcome.ok:
+        return ExitCode.OK
+    if outcome.restored:
+        return ExitCode.RESTORED
+    if outcome.units and all(u.startswith("unchanged") for u in outcome.units.values()):
+        return ExitCode.FAILED
+    return ExitCode.BROKEN
+
+
+#: The ledger result (shipwright.ledger.RESULTS) for each exit code of a deploy or
+#: rollback. A deploy the flow itself reverted after verify or watch failed is recorded
+#: as "rolled_back" instead (see shipwright.flow.release).
+RESULT_FOR = {
+    ExitCode.OK: "succeeded",
+    ExitCode.FAILED: "failed",
+    ExitCode.RESTORED: "restored",
+    ExitCode.BROKEN: "broken",
+}
 
 
 class Target(Protocol):

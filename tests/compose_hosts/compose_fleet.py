@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from shipwright import PROJECT_ROOT
+from shipwright.checks.prober import Prober
 from shipwright.errors import ShipwrightError
+from shipwright.flow import compose
 from shipwright.ledger import Entry, Ledger
 from shipwright.lock import LockInfo
 from shipwright.runner import Result, Runner
 from shipwright.settings import Settings, load_settings
 from shipwright.targets.base import Release
-from shipwright.targets.compose_hosts import session
-from shipwright.targets.compose_hosts.probe import Prober
 from shipwright.targets.compose_hosts.target import ComposeHostsTarget
 
 APP_NAME = "swtest"
@@ -129,12 +129,12 @@ class Fleet:
     def deploy(
         self, version: str | Release, *, hook=None, flags: dict | None = None, **extra: str
     ) -> tuple[int, Any]:
-        """(exit code, report or error) of compose.deploy, as the task runs it."""
+        """(exit code, flow result or error) of compose.deploy, as the task runs it."""
         release = version if isinstance(version, Release) else self.release(version)
         settings = self.settings(**extra)
         options = {"reason": "test", **(flags or {})}
         return self._exit(
-            lambda: session.deploy(settings, self.runner, release, hook=hook, **options)
+            lambda: compose.deploy(settings, self.runner, release, hook=hook, **options)
         )
 
     def rollback(
@@ -142,7 +142,7 @@ class Fleet:
     ) -> tuple[int, Any]:
         settings = self.settings(**extra)
         options = {"reason": "test", **(flags or {})}
-        return self._exit(lambda: session.rollback(settings, self.runner, to, hook=hook, **options))
+        return self._exit(lambda: compose.rollback(settings, self.runner, to, hook=hook, **options))
 
     @staticmethod
     def _exit(call) -> tuple[int, Any]:
@@ -175,7 +175,8 @@ class Fleet:
             return target.lock_store().read(ENVIRONMENT)
 
     def prober(self, rate: float = 40) -> Prober:
-        return Prober({h.name: (h.address, PROXY_PORT) for h in self.hosts.hosts}, rate=rate)
+        urls = {h.name: f"http://{h.address}:{PROXY_PORT}/version" for h in self.hosts.hosts}
+        return Prober(urls, rate=rate)
 
     def ensure(self, version: str) -> None:
         """Every host serves ``version`` (deploying it if not)."""

@@ -303,8 +303,8 @@ def test_plan_lists_every_command_per_batch_without_connecting():
 
 
 def test_release_from_an_explicit_image_reference():
+    from shipwright.flow.compose import release_for
     from shipwright.runner import Runner
-    from shipwright.targets.compose_hosts.session import release_for
 
     release = release_for(settings(), Runner(echo=False), image=IMAGE)
     assert (release.environment, release.version, release.image) == ("test", "main-abc1234", IMAGE)

@@ -1,15 +1,22 @@
-"""The deploy lock, the ledger and the lock -> deploy -> record flow (pure, in memory)."""
+"""The deploy lock, the ledger and the direct (ungated, unwatched) deploy flow that
+compose.deploy runs: lock -> deploy -> verify -> record (pure, in memory)."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import pytest
 
+from shipwright import postmortem
 from shipwright.errors import ConfigError, ExitCode
+from shipwright.flow import release as flow
 from shipwright.ledger import JsonLinesLedgerStore, Ledger, MemoryLedgerStore
 from shipwright.lock import DeployLock, LockHeld, LockInfo, MemoryLockStore
 from shipwright.redact import MASK, REDACTOR
-from shipwright.targets.base import Outcome, Release
-from shipwright.targets.compose_hosts import flow
+from shipwright.runner import Runner
+from shipwright.settings import Settings
+from shipwright.targets.base import Check, Checks, Outcome, Release
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -194,12 +201,27 @@ def test_torn_ledger_line_is_skipped(tmp_path):
     assert [e.version for e in ledger.history()] == ["v1"]
 
 
-# -- flow (lock -> deploy -> record) with a stand-in target ----------------------------
+def test_rollback_release_named_or_last_good_before_what_serves():
+    ledger = Ledger(MemoryLedgerStore(), "staging")
+    ledger.record("deploy", rel("v1"), "succeeded")
+    ledger.record("deploy", rel("v2"), "succeeded", previous=rel("v1"))
+    assert ledger.rollback_release(None, rel("v2")) == rel("v1")
+    assert ledger.rollback_release(None, None) == rel("v2")
+    assert ledger.rollback_release("v2", rel("v2")).image == rel("v2").image
+    with pytest.raises(ConfigError, match="'v9' is not in the ledger of 'staging'"):
+        ledger.rollback_release("v9", rel("v2"))
+    with pytest.raises(ConfigError, match="no earlier good release"):
+        Ledger(MemoryLedgerStore(), "staging").rollback_release(None, rel("v1"))
+
+
+# -- flow (lock -> deploy -> verify -> record) with a stand-in target ------------------
 class FakeTarget:
     name = "fake"
 
-    def __init__(self, outcome=None, error=None, serving=None):
+    def __init__(self, outcome=None, error=None, serving=None, unhealthy=()):
         self.outcome, self.error, self.serving = outcome, error, serving
+        self.unhealthy = set(unhealthy)  # versions that fail verification
+        self.verify_error = None
         self.deployed = []
         self.pruned = None
 
@@ -214,8 +236,30 @@ class FakeTarget:
 
     rollback = deploy
 
+    def verify(self, release):
+        if self.verify_error:
+            raise self.verify_error
+        return Checks([Check(f"serves {release.version}", release.version not in self.unhealthy)])
+
     def prune(self, needed):
         self.pruned = needed
+
+
+@pytest.fixture(autouse=True)
+def postmortems_in_tmp(monkeypatch, tmp_path):
+    """A restored deploy writes a postmortem skeleton: not into the project."""
+    write = functools.partial(postmortem.write_postmortem, root=tmp_path)
+    monkeypatch.setattr(postmortem, "write_postmortem", write)
+
+
+def deployment(target, ledger=None, store=None) -> flow.Deployment:
+    settings = Settings("staging", {"DEPLOY_KEEP_IMAGES": "2"}, {}, Path.cwd())
+    ledger = ledger or Ledger(MemoryLedgerStore(), "staging")
+    lock = DeployLock(store or MemoryLockStore(), "staging", ledger=ledger)
+    return flow.Deployment(settings, Runner(echo=False), target, ledger, lock)
+
+
+DIRECT = flow.Options(gates=False, watch=False, reason="r")
 
 
 def outcome(ok, units, restored=False):
@@ -236,50 +280,77 @@ def outcome(ok, units, restored=False):
     ],
 )
 def test_flow_exit_codes_and_record(result, code, ledger_result):
-    store, ledger = MemoryLockStore(), Ledger(MemoryLedgerStore(), "staging")
+    store = MemoryLockStore()
     target = FakeTarget(result, serving=rel("v1"))
-    report = flow.deploy(target, ledger, DeployLock(store, "staging"), rel("v2"), reason="r")
-    assert report.exit_code == code and store.read("staging") is None
-    (entry,) = ledger.history()
-    assert entry.result == ledger_result and entry.previous["version"] == "v1"
-    assert (target.pruned is not None) == (code == ExitCode.OK)
+    dep = deployment(target, store=store)
+    done = flow.deploy(dep, rel("v2"), DIRECT)
+    assert done.exit_code == code and store.read("staging") is None
+    (entry,) = dep.ledger.history()
+    assert entry.result == ledger_result == done.recorded and entry.previous["version"] == "v1"
+    assert entry.reason == "r" and entry.phases == {"pull": 1.0} and done.seconds > 0
+    assert target.pruned == (dep.ledger.needed_images(2) if code == ExitCode.OK else None)
+
+
+def test_flow_rolls_back_what_fails_verification_and_records_rolled_back():
+    target = FakeTarget(outcome(True, {"h1": "switched: v2 (green)"}), serving=rel("v1"))
+    target.unhealthy.add("v2")
+    dep = deployment(target)
+    done = flow.deploy(dep, rel("v2"), DIRECT)
+    assert done.exit_code == ExitCode.RESTORED and done.recorded == "rolled_back"
+    assert [r.version for r in target.deployed] == ["v2", "v1"]
+    (entry,) = dep.ledger.history()
+    assert entry.result == "rolled_back" and "verification failed: serves v2" in entry.notes
+    assert "rolled back to v1" in entry.notes and target.pruned is None
+    assert done.postmortem and Path(done.postmortem).is_file()
 
 
 def test_flow_records_and_releases_when_interrupted_hard():
-    store, ledger = MemoryLockStore(), Ledger(MemoryLedgerStore(), "staging")
-    target = FakeTarget(error=KeyboardInterrupt())
+    store = MemoryLockStore()
+    dep = deployment(FakeTarget(error=KeyboardInterrupt()), store=store)
     with pytest.raises(KeyboardInterrupt):
-        flow.deploy(target, ledger, DeployLock(store, "staging"), rel("v2"))
+        flow.deploy(dep, rel("v2"), DIRECT)
     assert store.read("staging") is None
-    assert ledger.history()[0].result == "broken"
+    assert dep.ledger.history()[0].result == "broken"
+
+
+def test_flow_records_broken_when_interrupted_after_traffic_moved():
+    store = MemoryLockStore()
+    target = FakeTarget(outcome(True, {"h1": "switched: v2 (green)"}), serving=rel("v1"))
+    target.verify_error = KeyboardInterrupt()
+    dep = deployment(target, store=store)
+    with pytest.raises(KeyboardInterrupt):
+        flow.deploy(dep, rel("v2"), DIRECT)
+    assert store.read("staging") is None
+    (entry,) = dep.ledger.history()
+    assert entry.result == "broken" and entry.hosts == {"h1": "switched: v2 (green)"}
+    assert "v2 was not verified" in entry.notes[1] and dep.ledger.last_good() is None
 
 
 def test_flow_refuses_when_locked_and_changes_nothing():
-    store, ledger = MemoryLockStore(), Ledger(MemoryLedgerStore(), "staging")
+    store = MemoryLockStore()
     DeployLock(store, "staging").acquire(reason="other deploy")
     target = FakeTarget(outcome(True, {}))
+    dep = deployment(target, store=store)
     with pytest.raises(LockHeld):
-        flow.deploy(target, ledger, DeployLock(store, "staging"), rel("v2"))
-    assert target.deployed == [] and ledger.history() == []
+        flow.deploy(dep, rel("v2"), DIRECT)
+    assert target.deployed == [] and dep.ledger.history() == []
 
 
 def test_rollback_goes_to_last_good_or_named_version():
-    store, ledger = MemoryLockStore(), Ledger(MemoryLedgerStore(), "staging")
+    ledger = Ledger(MemoryLedgerStore(), "staging")
     ledger.record("deploy", rel("v1"), "succeeded")
     ledger.record("deploy", rel("v2"), "succeeded", previous=rel("v1"))
     target = FakeTarget(outcome(True, {"h1": "switched: v1 (blue)"}), serving=rel("v2"))
-    report = flow.rollback(target, ledger, DeployLock(store, "staging"))
-    assert target.deployed[-1].version == "v1" and report.exit_code == ExitCode.OK
+    dep = deployment(target, ledger)
+    done = flow.rollback(dep, None, DIRECT)
+    assert target.deployed[-1].version == "v1" and done.exit_code == ExitCode.OK
     assert ledger.history()[0].action == "rollback"
-    flow.rollback(target, ledger, DeployLock(store, "staging"), to="v2")
+    flow.rollback(dep, "v2", DIRECT)
     assert target.deployed[-1].version == "v2"
     with pytest.raises(ConfigError, match="not in the ledger"):
-        flow.rollback(target, ledger, DeployLock(store, "staging"), to="v9")
+        flow.rollback(dep, "v9", DIRECT)
 
 
 def test_rollback_without_history_is_bad_input():
-    ledger = Ledger(MemoryLedgerStore(), "staging")
     with pytest.raises(ConfigError, match="no earlier good release"):
-        flow.rollback(
-            FakeTarget(serving=rel("v1")), ledger, DeployLock(MemoryLockStore(), "staging")
-        )
+        flow.rollback(deployment(FakeTarget(serving=rel("v1"))), None, DIRECT)

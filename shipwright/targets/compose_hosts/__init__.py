@@ -3,7 +3,7 @@
 Modules, from pure to effectful: ``commands`` (shell strings), ``config``, ``plan``,
 ``hosts`` (connections and read-only state), ``switcher`` (one host), ``rollout``
 (batches, gate, undo), ``storage`` (lock and ledger files on the hosts), ``target``
-(the Target protocol) and ``flow`` (lock -> deploy -> record).
+(the Target protocol) and ``shipwright.flow.compose`` (lock -> deploy -> record).
 """
 
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress

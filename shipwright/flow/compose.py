@@ -1,47 +1,43 @@
-"""What each compose.* task does, importable without Invoke: build the target, lock and
-ledger for an environment, run the flow, render the result, raise the exit code.
+"""What each compose.* task does, importable without Invoke: open the Compose-hosts
+target with its lock and ledger (kept on the hosts), run the deploy flow, render the
+result, raise the exit code.
 
 Why not in tasks/compose.py: nox sessions, tests and the benchmark call the same
-functions; the task module only parses flags.
+functions; the task module only parses flags. Why the generic flow: compose.deploy is
+the direct, ungated entry point (no preflight gates, no watch) to the same
+lock -> deploy -> verify -> record sequence that ``invoke deploy`` runs gated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
+from shipwright.flow import release as flow
 from shipwright.ledger import Ledger
 from shipwright.lock import DeployLock
 from shipwright.output import emit_json, markdown_table, say, status, step_summary, table
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.targets.base import Release
-from shipwright.targets.compose_hosts import flow
 from shipwright.targets.compose_hosts.rollout import Hook
 from shipwright.targets.compose_hosts.target import ComposeHostsTarget
 
 RESULT_COLUMNS = ("Host", "Batch", "Ended at", "Version", "Seconds")
 
 
-@dataclass
-class Context:
-    target: ComposeHostsTarget
-    ledger: Ledger
-    lock: DeployLock
-
-
 @contextmanager
-def opened(settings: Settings, runner: Runner, hook: Hook | None = None) -> Iterator[Context]:
+def opened(
+    settings: Settings, runner: Runner, hook: Hook | None = None
+) -> Iterator[flow.Deployment]:
     """The target with its lock and ledger (kept on the hosts); connections closed after."""
     target = ComposeHostsTarget(settings, runner, hook=hook)
     ledger = Ledger(target.ledger_store(), settings.environment)
+    lock = DeployLock(target.lock_store(), settings.environment, ledger=ledger)
     try:
-        yield Context(
-            target, ledger, DeployLock(target.lock_store(), settings.environment, ledger=ledger)
-        )
+        yield flow.Deployment(settings, runner, target, ledger, lock)
     finally:
         target.close()
 
@@ -73,6 +69,13 @@ def release_for(
     return Release(settings.environment, rec.version, rec.reference, git_sha=rec.git_sha)
 
 
+def _options(reason: str, lock_wait: float, break_lock: bool) -> flow.Options:
+    """Direct and ungated: no preflight gates, no watch window."""
+    return flow.Options(
+        gates=False, watch=False, reason=reason, lock_wait=lock_wait, break_lock=break_lock
+    )
+
+
 def deploy(
     settings: Settings,
     runner: Runner,
@@ -83,55 +86,41 @@ def deploy(
     break_lock: bool = False,
     as_json: bool = False,
     hook: Hook | None = None,
-) -> flow.Report | None:
-    """Plan only under --dry-run (nothing connects); otherwise lock -> deploy -> record."""
-    with opened(settings, runner, hook) as ctx:
+) -> flow.Result | None:
+    """Plan only under --dry-run (read-only: the hosts' slots); otherwise the flow's
+    lock -> deploy -> verify -> record."""
+    with opened(settings, runner, hook) as dep:
         if runner.dry_run:
-            show_plan(ctx.target, release, "deploy")
+            show_plan(dep.target, release, "deploy")
             return None
-        say(f"→ deploy {release.version} to {settings.environment} ({len(ctx.target.hosts)} hosts)")
-        report = flow.deploy(
-            ctx.target,
-            ctx.ledger,
-            ctx.lock,
-            release,
-            reason=reason,
-            lock_wait=lock_wait,
-            break_lock=break_lock,
-        )
-        finish(ctx.target, report, as_json)
-        return report
+        say(f"→ deploy {release.version} to {settings.environment} ({len(dep.target.hosts)} hosts)")
+        result = flow.deploy(dep, release, _options(reason, lock_wait, break_lock))
+        finish(dep.target, result, as_json)
+        return result
 
 
 def rollback(
     settings: Settings,
     runner: Runner,
-    to: str | None = None,
+    to: str | Release | None = None,
     *,
     reason: str = "",
     lock_wait: float = 0,
     break_lock: bool = False,
     as_json: bool = False,
     hook: Hook | None = None,
-) -> flow.Report | None:
-    with opened(settings, runner, hook) as ctx:
+) -> flow.Result | None:
+    """Back to ``to`` (a version from the ledger, or a Release) or the last good one."""
+    with opened(settings, runner, hook) as dep:
         if runner.dry_run:
-            current = ctx.target.current()
-            release = flow.rollback_target(ctx.target, ctx.ledger, to)
+            current = dep.target.current()
+            release = to if isinstance(to, Release) else dep.ledger.rollback_release(to, current)
             say(f"serving now: {current.version if current else 'nothing'}")
-            show_plan(ctx.target, release, "rollback")
+            show_plan(dep.target, release, "rollback")
             return None
-        report = flow.rollback(
-            ctx.target,
-            ctx.ledger,
-            ctx.lock,
-            to,
-            reason=reason,
-            lock_wait=lock_wait,
-            break_lock=break_lock,
-        )
-        finish(ctx.target, report, as_json)
-        return report
+        result = flow.rollback(dep, to, _options(reason, lock_wait, break_lock))
+        finish(dep.target, result, as_json)
+        return result
 
 
 def show_plan(target: ComposeHostsTarget, release: Release, action: str) -> None:
@@ -141,53 +130,54 @@ def show_plan(target: ComposeHostsTarget, release: Release, action: str) -> None
         say(f"  {step}")
 
 
-def finish(target: ComposeHostsTarget, report: flow.Report, as_json: bool) -> None:
+def finish(target: ComposeHostsTarget, result: flow.Result, as_json: bool) -> None:
     """The result table (or JSON), the CI step summary, then the exit code."""
     rows = [
         (r.name, r.batch or "-", r.unit().split(":", 1)[0], r.serving_version, f"{r.seconds:.1f}")
         for r in target.last_runs
     ]
-    version = report.outcome.release.version if report.outcome.release else "?"
-    title = (
-        f"{report.action} {version}: {flow.RESULT_FOR[report.exit_code]} in {report.seconds:.1f}s"
-    )
+    outcome = result.outcome
+    assert outcome is not None  # the flow ran (not a dry run)
+    version = outcome.release.version if outcome.release else result.release.version
+    title = f"{result.action} {version}: {result.recorded} in {result.seconds:.1f}s"
     if as_json:
         emit_json(
             {
-                "action": report.action,
-                "result": flow.RESULT_FOR[report.exit_code],
-                "exit_code": int(report.exit_code),
-                "message": report.outcome.message,
-                "phases": report.outcome.phases,
-                "hosts": report.outcome.units,
-                "entry": report.entry.id if report.entry else None,
+                "action": result.action,
+                "result": result.recorded,
+                "exit_code": int(result.exit_code),
+                "message": outcome.message,
+                "phases": outcome.phases,
+                "hosts": outcome.units,
+                "entry": result.entry.id if result.entry else None,
             }
         )
     else:
         table(title, RESULT_COLUMNS, rows)
-        phases = ", ".join(f"{k} {v:.1f}s" for k, v in report.outcome.phases.items())
+        phases = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.phases.items())
         say(f"phases: {phases}")
-        for note in report.notes:
-            status(None, note)
     step_summary(f"### {title}\n\n" + markdown_table(RESULT_COLUMNS, rows))
-    if report.exit_code != ExitCode.OK:
-        raise ShipwrightError(_failure(report), report.exit_code)
+    if result.exit_code != ExitCode.OK:
+        raise ShipwrightError(_failure(result), result.exit_code)
     status(True, title)
 
 
-def _failure(report: flow.Report) -> str:
+def _failure(result: flow.Result) -> str:
+    outcome = result.outcome
+    assert outcome is not None
     what = {
         ExitCode.FAILED: "nothing changed: every host still serves what it served before",
         ExitCode.RESTORED: "every host that had switched serves the previous release again",
         ExitCode.BROKEN: "NOT restored everywhere -- a human is needed; hosts: "
-        + "; ".join(f"{h}: {u}" for h, u in report.outcome.units.items()),
-    }[report.exit_code]
-    return f"{report.action} failed ({report.outcome.message}); {what}"
+        + "; ".join(f"{h}: {u}" for h, u in outcome.units.items()),
+    }[result.exit_code]
+    why = "; ".join(result.entry.notes) if result.entry and result.entry.notes else outcome.message
+    return f"{result.action} failed ({why}); {what}"
 
 
 def show_status(settings: Settings, runner: Runner, as_json: bool = False) -> dict[str, Any]:
-    with opened(settings, runner) as ctx:
-        data = ctx.target.status()
+    with opened(settings, runner) as dep:
+        data = dep.target.status()
     if as_json:
         emit_json(data)
         return data
@@ -223,9 +213,9 @@ def show_status(settings: Settings, runner: Runner, as_json: bool = False) -> di
 def show_history(
     settings: Settings, runner: Runner, limit: int = 20, as_json: bool = False
 ) -> None:
-    with opened(settings, runner) as ctx:
-        entries = ctx.ledger.history(limit)
-        lock = ctx.lock.store.read(settings.environment)
+    with opened(settings, runner) as dep:
+        entries = dep.ledger.history(limit)
+        lock = dep.lock.store.read(settings.environment)
     if as_json:
         emit_json(
             {"lock": lock.to_dict() if lock else None, "entries": [e.to_dict() for e in entries]}
@@ -255,5 +245,5 @@ def show_history(
 def logs(
     settings: Settings, runner: Runner, follow: bool = False, since: str | None = None
 ) -> None:
-    with opened(settings, runner) as ctx:
-        ctx.target.logs(follow=follow, since=since)
+    with opened(settings, runner) as dep:
+        dep.target.logs(follow=follow, since=since)
