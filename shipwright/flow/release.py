@@ -174,7 +174,8 @@ def _release(dep, release, opts, result: Result) -> Result:
         current = dep.target.current()  # what serves once no one else can change it
         source = _watch_source(dep) if opts.watch else None
         baseline = watch.take_baseline(source) if source else None
-        probe = _probe(dep)
+        # Downtime is what users of the serving release see; a first deploy has none.
+        probe = _probe(dep) if current else None
         try:
             if probe:
                 with probe:

@@ -198,3 +198,125 @@ def test_gates_refuse_feature_branch_and_unsoaked_production(fleet: Fleet):
     assert "staging soak" in str(err.value)
     assert set(fleet.serving().values()) == {"v2"}  # nothing changed
     assert PROJECT_ROOT.exists()
+
+
+@contextlib.contextmanager
+def staging_services(address: str):
+    """A real Redis and a TCP listener standing in for MongoDB (the app's readiness only
+    connects to it; no MongoDB server can run here), on the sandbox's root-side address
+    so the hosts reach them the way staging reaches its managed databases."""
+    import socket
+    import subprocess
+    import tempfile
+
+    from shipwright.sandbox import free_port
+    from shipwright.sandbox._proc import tcp_answers, wait_until
+
+    redis_port = free_port()
+    mongo = socket.create_server((address, 0))
+    mongo.settimeout(0.5)
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = mongo.accept()
+                conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    with tempfile.TemporaryDirectory() as work:
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                address,
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--dir",
+                work,
+                "--requirepass",
+                SECRET,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until(lambda: tcp_answers(address, redis_port), timeout=10, what="redis")
+            yield {
+                "REDIS_URI": f"redis://:{SECRET}@{address}:{redis_port}",
+                "MONGO_URI": f"mongodb://app:{SECRET}@{address}:{mongo.getsockname()[1]}/learinal",
+            }
+        finally:
+            stop.set()
+            redis.terminate()
+            redis.wait(timeout=10)
+            mongo.close()
+
+
+def test_cli_deploy_to_staging_on_the_compose_hosts(fleet: Fleet):
+    """`invoke deploy --env staging` as the README shows it, against the test hosts."""
+    from helpers import invoke
+
+    from shipwright.image import record
+
+    versions = []
+    for version in ("v1", "v2"):
+        repo, _, rest = fleet.images[version].partition(f":{version}@")
+        rec = record.ImageRecord(
+            version=f"flowcli-{version}",
+            repository=repo,
+            tags=[version],
+            git_sha=SHA,
+            branch="develop",
+            created="2026-01-01T00:00:00Z",
+            digest=rest,
+            pushed="2026-01-01T00:00:00Z",
+        )
+        versions.append(record.save(rec))
+    address = fleet.hosts.registry_addr.split(":")[0]
+    host = fleet.hosts.hosts[0]
+    flags = {
+        **fleet.overrides(),
+        "PORT": "3300",
+        "DEPLOY_PROXY_PORT": "8090",
+        "APP_URL": f"http://{host.address}:8090",
+        "WATCH_SECONDS": "4",
+        "WATCH_INTERVAL": "1",
+        "MONGO_URI": None,
+        "REDIS_URI": None,
+    }
+    sets = [f"--set={k}={v}" for k, v in flags.items() if v is not None]
+    try:
+        with staging_services(address) as services:
+            secrets = {
+                **services,
+                "JWT_SECRET": SECRET,
+                "JWT_REFRESH_SECRET": SECRET,
+                "STRIPE_SECRET_KEY": f"sk_test_{SECRET}",
+                "STRIPE_WEBHOOK_SECRET": f"whsec_{SECRET}",
+            }
+            for version in ("flowcli-v1", "flowcli-v2"):
+                result = invoke(
+                    "deploy",
+                    "--env",
+                    "staging",
+                    "--version",
+                    version,
+                    "--override-branch",
+                    *sets,
+                    env=secrets,
+                )
+                assert result.code == 0, result.output
+                assert SECRET not in result.output
+            assert "OVERRIDDEN" in result.stdout and "Deployment Time" in result.stdout
+            history = invoke("history", "--env", "staging", "--json", *sets, env=secrets)
+            assert history.code == 0, history.output
+            assert "flowcli-v2" in history.stdout and SECRET not in history.output
+            back = invoke("rollback", "--env", "staging", *sets, env=secrets)
+            assert back.code == 0, back.output
+            assert "flowcli-v1" in back.stdout and SECRET not in back.output
+    finally:
+        for path in versions:
+            path.unlink(missing_ok=True)
