@@ -140,13 +140,7 @@ def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
             raise ShipwrightError(f"preflight refused the deploy ({failed}); nothing changed")
         if failed:  # a laptop's development deploy: the gates inform, they do not block
             say(f"– gates not met ({failed}): advisory outside staging and production")
-    if dep.runner.dry_run:
-        for step in dep.target.plan(release).steps:
-            say(f"would {step}")
-        result.exit_code = ExitCode.OK
-        return result
-    _notify(dep, "started", release, "Deploy")
-    return _release(dep, release, opts, result)
+    return _release_or_plan(dep, release, opts, result)
 
 
 def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result:
@@ -154,13 +148,17 @@ def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result
     release = (
         to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
     )
-    result = Result("rollback", release, ExitCode.FAILED)
+    return _release_or_plan(dep, release, opts, Result("rollback", release, ExitCode.FAILED))
+
+
+def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: Result) -> Result:
+    """Under --dry-run, the target's plan (gates were already printed); else the release."""
     if dep.runner.dry_run:
         for step in dep.target.plan(release).steps:
             say(f"would {step}")
         result.exit_code = ExitCode.OK
         return result
-    _notify(dep, "started", release, "Rollback")
+    _notify(dep, "started", release, result.action.title())
     return _release(dep, release, opts, result)
 
 
