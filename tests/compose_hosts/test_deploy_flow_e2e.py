@@ -317,6 +317,22 @@ def test_cli_deploy_to_staging_on_the_compose_hosts(fleet: Fleet):
             back = invoke("rollback", "--env", "staging", *sets, env=secrets)
             assert back.code == 0, back.output
             assert "flowcli-v1" in back.stdout and SECRET not in back.output
+            before = invoke("status", "--env", "staging", "--json", *sets, env=secrets)
+            plan = invoke(
+                "deploy",
+                "--env",
+                "staging",
+                "--version",
+                "flowcli-v2",
+                "--override-branch",
+                "--dry-run",
+                *sets,
+                env=secrets,
+            )
+            assert plan.code == 0, plan.output
+            assert "✔ CI passed" in plan.stdout and "would " in plan.stdout  # gates, then plan
+            after = invoke("status", "--env", "staging", "--json", *sets, env=secrets)
+            assert json.loads(after.stdout) == json.loads(before.stdout)  # nothing changed
     finally:
         for path in versions:
             path.unlink(missing_ok=True)
