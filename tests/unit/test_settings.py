@@ -158,3 +158,30 @@ def test_set_flags_must_be_assignments():
     assert parse_assignments(["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         parse_assignments(["novalue"])
+
+
+def test_tracked_production_or_local_env_files_are_refused(tmp_path):
+    import subprocess
+
+    from shipwright.settings.validate import tracked_env_files
+
+    root = make_root(
+        tmp_path, {".env": "A=1\n", ".env.production": "B=2\n", ".env.staging.local": "C=3\n"}
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-f", "envs"], check=True)
+    assert sorted(tracked_env_files(root)) == ["envs/.env.production", "envs/.env.staging.local"]
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(root),
+            "rm",
+            "-q",
+            "--cached",
+            "envs/.env.production",
+            "envs/.env.staging.local",
+        ],
+        check=True,
+    )
+    assert tracked_env_files(root) == []
