@@ -32,7 +32,7 @@ def invoke(session: nox.Session, *args: str) -> None:
 def release(session: nox.Session, environment: str) -> None:
     """Image then deploy, for one environment; the local default prepares its engine."""
     if environment == "development":
-        overrides = session.run("invoke", "local.prepare", "--json", silent=True)
+        overrides = session.run("invoke", "local.prepare", "--json", silent=True, stderr=None)
         session.env.update(json.loads(overrides))
     invoke(session, "image.build", "--env", environment)
     invoke(session, "image.push", "--env", environment)

@@ -198,7 +198,7 @@ VARIABLES: tuple[Var, ...] = (
         "deploy",
         "Where releases go",
         default="compose",
-        choices=("compose", "ecs", "apprunner", "k8s"),
+        choices=("compose", "local", "ecs", "apprunner", "k8s"),
     ),
     Var("DEPLOY_HOSTS", "hosts", "Comma-separated SSH hosts (host or host:port)"),
     Var("SSH_USER", "hosts", "SSH user on the hosts", default="deploy"),

@@ -1,0 +1,253 @@
+"""The local target's pure parts: lock file, compose invocations, pull rule, restore logic.
+
+No engine needed: the integration suite (test_local_integration.py) runs the real stack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from shipwright.errors import ConfigError
+from shipwright.lock import DeployLock, LockHeld, LockInfo
+from shipwright.settings import load_settings
+from shipwright.targets.base import Outcome, Release
+from shipwright.targets.local_compose import commands as cmd
+from shipwright.targets.local_compose import images
+from shipwright.targets.local_compose.stores import FileLockStore
+from shipwright.targets.local_compose.target import LocalComposeTarget
+
+V1 = Release("development", "local-1111111", "127.0.0.1:5000/app:local-1111111@sha256:" + "1" * 64)
+V2 = Release("development", "local-2222222", "127.0.0.1:5000/app:local-2222222@sha256:" + "2" * 64)
+
+
+def dev_settings(**overrides: str):
+    return load_settings("development", overrides={"MONGO_URI": "", **overrides}, environ={})
+
+
+# -- lock file -------------------------------------------------------------------------
+def test_lock_file_is_created_once_with_its_content(tmp_path: Path):
+    store = FileLockStore(tmp_path / "locks")
+    mine = LockInfo("development", holder="alice", version="v1", reason="try")
+    assert store.create(mine) is None
+    held = store.create(LockInfo("development", holder="bob"))
+    assert held is not None and held.holder == "alice" and held.version == "v1"
+    assert store.read("development") == mine
+    assert json.loads(store.path("development").read_text())["reason"] == "try"
+    assert list((tmp_path / "locks").iterdir()) == [store.path("development")]  # no temp left
+
+
+def test_lock_delete_needs_the_holders_token(tmp_path: Path):
+    store = FileLockStore(tmp_path)
+    mine = LockInfo("development")
+    store.create(mine)
+    store.delete("development", token="someone-else")
+    assert store.read("development") == mine
+    store.delete("development", token=mine.token)
+    assert store.read("development") is None
+    store.delete("development")  # nothing there: no error
+
+
+def test_unreadable_lock_still_counts_as_held(tmp_path: Path):
+    store = FileLockStore(tmp_path)
+    store.path("development").write_text("{torn")
+    held = store.create(LockInfo("development"))
+    assert held is not None and held.holder == "unknown"
+
+
+def test_only_one_of_many_concurrent_takers_gets_the_lock(tmp_path: Path):
+    store = FileLockStore(tmp_path)
+    winners: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def take(i: int) -> None:
+        barrier.wait()
+        if store.create(LockInfo("development", holder=f"p{i}")) is None:
+            winners.append(f"p{i}")
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1 and store.read("development").holder == winners[0]
+
+
+def test_deploy_lock_rules_work_on_the_file_store(tmp_path: Path):
+    store = FileLockStore(tmp_path)
+    first, second = DeployLock(store, "development"), DeployLock(store, "development")
+    with first.hold(version="v1", reason="first"):
+        with pytest.raises(LockHeld, match="deploying v1"):
+            second.acquire()
+    assert store.read("development") is None
+
+
+# -- compose invocations ---------------------------------------------------------------
+def test_override_pins_the_image_and_labels_the_release_without_interpolation():
+    release = Release("development", "v1", "127.0.0.1:5000/app:v1@sha256:" + "a" * 64, who="$USER")
+    text = cmd.override_file(release)
+    assert "$$USER" in text and "$USER" not in text.replace("$$USER", "")
+    data = json.loads(text.replace("$$", "$"))
+    backend = data["services"]["backend"]
+    assert backend["image"] == release.image
+    assert backend["labels"]["io.shipwright.version"] == "v1"
+    assert cmd.release_from_labels(backend["labels"], "ignored", "development") == release
+
+
+def test_a_container_started_elsewhere_is_described_by_its_image_labels():
+    found = cmd.release_from_labels(
+        {"org.opencontainers.image.version": "main-abc1234"}, "repo:main-abc1234", "development"
+    )
+    assert (found.version, found.image) == ("main-abc1234", "repo:main-abc1234")
+    assert cmd.release_from_labels({}, "x:local", "development").version == "unknown"
+
+
+@pytest.mark.parametrize(
+    "uri, local",
+    [
+        ("mongodb://127.0.0.1:27017/app", True),
+        ("mongodb://user:p%40ss@localhost/app?authSource=admin", True),
+        ("mongodb://127.0.0.1:27017,127.0.0.2:27018/app", True),
+        ("mongodb://127.0.0.1,db.example.com/app", False),
+        ("mongodb+srv://cluster.example.net/app", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_mongodb_runs_in_the_stack_only_when_the_uri_is_this_machine(uri, local):
+    assert cmd.mongo_is_local(uri) is local
+
+
+def test_up_recreates_only_the_backend_and_waits_for_health(tmp_path: Path):
+    stack = cmd.Stack.for_settings(
+        dev_settings(DEPLOY_READY_TIMEOUT="25", MONGO_URI="mongodb://127.0.0.1:27017/x"),
+        tmp_path,
+    )
+    argv = stack.up(["docker", "compose"])
+    assert argv[-6:] == ["up", "--detach", "--wait", "--wait-timeout", "25", "backend"]
+    assert argv[argv.index("-f") + 1].endswith("docker-compose.yml")
+    assert str(stack.override) in argv and argv[-8:-6] == ["--profile", "mongodb"]
+    assert stack.project == "learinal-backend-development"
+
+
+def test_compose_environment_has_no_secret_and_local_defaults(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("BACKEND_HOST", raising=False)
+    monkeypatch.delenv("HEALTHCHECK_INTERVAL", raising=False)
+    secret = "jwt-secret-for-the-unit-test-0123456789"
+    stack = cmd.Stack.for_settings(dev_settings(JWT_SECRET=secret), tmp_path)
+    env = stack.environment()
+    assert secret not in env.values()
+    assert env["BACKEND_HOST"] == "127.0.0.1" and env["HEALTHCHECK_INTERVAL"] == "2s"
+    assert env["SHIPWRIGHT_APP_ENV_FILE"] == str(stack.env_file)
+    assert stack.third_party_images() == {"redis": "redis:7-alpine"}
+    own = cmd.Stack.for_settings(dev_settings(BACKEND_HOST="0.0.0.0"), tmp_path)
+    assert own.environment()["BACKEND_HOST"] == "0.0.0.0"
+
+
+# -- pull rule --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "registry, loopback",
+    [
+        ("127.0.0.1:5000", True),
+        ("127.0.0.1", True),
+        ("localhost:5000", True),
+        ("[::1]:5000", True),
+        ("docker.io", False),
+        ("ghcr.io", False),
+        ("10.0.0.1:5000", False),
+    ],
+)
+def test_loopback_registries(registry, loopback):
+    assert images.is_loopback(registry) is loopback
+
+
+def test_public_images_are_pulled_only_when_allowed(monkeypatch):
+    monkeypatch.delenv(images.ALLOW_PULL, raising=False)
+    assert images.pull_allowed("127.0.0.1:5000/app:v1@sha256:" + "1" * 64)
+    assert not images.pull_allowed("redis:7-alpine")
+    monkeypatch.setenv(images.ALLOW_PULL, "1")
+    assert images.pull_allowed("redis:7-alpine")
+
+
+class _NoImages:
+    """A docker client stand-in whose engine has no image at all."""
+
+    class images:  # noqa: N801 - mirrors docker.DockerClient.images
+        @staticmethod
+        def get(reference):
+            import docker.errors
+
+            raise docker.errors.ImageNotFound(reference)
+
+
+def test_a_missing_public_image_is_a_config_error_not_a_pull(monkeypatch):
+    from shipwright.runner import Runner
+
+    monkeypatch.delenv(images.ALLOW_PULL, raising=False)
+    runner = Runner(dry_run=True)
+    with pytest.raises(ConfigError, match="SHIPWRIGHT_ALLOW_PULL=1"):
+        images.ensure_image(_NoImages(), runner, "redis:7-alpine", "redis")
+    assert runner.plan == []  # nothing was even planned
+
+
+# -- restore logic ----------------------------------------------------------------------
+class _Scripted(LocalComposeTarget):
+    """The target with compose replaced by a script of outcomes per version."""
+
+    def __init__(self, tmp_path, serving, results):
+        super().__init__(dev_settings(), state_dir=tmp_path, client=object())
+        self.serving, self.results, self.calls, self.removed = serving, results, [], False
+
+    def current(self):
+        return self.serving
+
+    def _up(self, release):
+        self.calls.append(release.version)
+        ok = self.results[release.version]
+        if ok:
+            self.serving = release
+        return Outcome(ok, release, "" if ok else "unhealthy", phases={"up": 1.0})
+
+    def _remove_failed(self):
+        self.removed = True
+
+    def _show_failed_logs(self):
+        pass
+
+
+def test_a_release_that_never_gets_healthy_brings_the_previous_back(tmp_path):
+    target = _Scripted(tmp_path, V1, {V1.version: True, V2.version: False})
+    outcome = target.deploy(V2)
+    assert not outcome.ok and outcome.restored and target.calls == [V2.version, V1.version]
+    assert outcome.units == {"backend": f"restored: {V1.version}"} and "restore" in outcome.phases
+
+
+def test_when_the_previous_does_not_come_back_a_human_is_needed(tmp_path):
+    target = _Scripted(tmp_path, V1, {V1.version: False, V2.version: False})
+    outcome = target.deploy(V2)
+    assert not outcome.ok and not outcome.restored
+    assert outcome.units["backend"].startswith("broken")
+
+
+def test_a_failed_first_deploy_changes_nothing(tmp_path):
+    from shipwright.errors import ExitCode
+    from shipwright.flow.release import exit_code_for
+
+    target = _Scripted(tmp_path, None, {V2.version: False})
+    outcome = target.deploy(V2)
+    assert target.removed and exit_code_for(outcome) == ExitCode.FAILED
+
+
+def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
+    from shipwright.runner import Runner
+
+    runner = Runner(dry_run=True)
+    target = LocalComposeTarget(dev_settings(), runner, state_dir=tmp_path, client=object())
+    steps = target.plan(V2).steps
+    assert any(V2.image in s and "redis:7-alpine (redis)" in s for s in steps)
+    assert any(" up --detach --wait --wait-timeout 60 backend" in s for s in steps)
+    assert any("mode 0600" in s for s in steps) and runner.plan == []
+    assert not list(tmp_path.iterdir())
