@@ -15,6 +15,29 @@ from shipwright.redact import REDACTOR, install_stream_redaction
 from shipwright.runner import Runner
 from shipwright.settings import Settings, load_settings, parse_assignments
 
+#: Help for the flags many tasks share; a task module adds or overrides its own.
+FLAGS = {
+    "env": "environment name (development, test, staging, production, …)",
+    "set": "override KEY=VALUE (repeatable)",
+    "json": "machine-readable output",
+    "dry-run": "print the plan and change nothing",
+    "version": "version to deploy, from invoke image.push (default: the branch's newest push)",
+    "reason": "why: kept in the lock and the ledger",
+    "lock-wait": "seconds to wait for another deploy's lock (default: refuse at once)",
+    "break-lock": "remove a stale lock first (recorded in the ledger)",
+    "to": "version to roll back to (default: the ledger's last good release)",
+    "limit": "how many ledger entries",
+    "follow": "keep streaming until Ctrl-C",
+    "since": "only logs since (e.g. 10m)",
+    "volumes": "also remove the stack's volumes",
+}
+
+
+def flag_help(*names: str, own: dict[str, str] | None = None) -> dict[str, str]:
+    """Invoke ``help=`` for these flags: the module's own wording first, then FLAGS."""
+    table = FLAGS | (own or {})
+    return {name: table[name] for name in names}
+
 
 def settings_for(env: str, assignments: Iterable[str] | None = None) -> Settings:
     return load_settings(env, overrides=parse_assignments(assignments or ()))

@@ -3,29 +3,15 @@ batches), their history and state -- and the local Compose stack for development
 
 from invoke import task
 
-from shipwright.cli import reports_errors, runner_for, settings_for
+from shipwright.cli import flag_help, reports_errors, runner_for, settings_for
 
 HELP = {
     "env": "environment (its DEPLOY_HOSTS, SSH_USER, SSH_KEY_FILE, DEPLOY_BATCH_SIZE …)",
-    "set": "override KEY=VALUE (repeatable), e.g. --set DEPLOY_BATCH_SIZE=2",
-    "version": "version to deploy, from invoke image.push (default: the branch's newest push)",
     "image": "deploy this image reference (repo:tag@sha256:…) instead of a recorded version",
-    "lock-wait": "seconds to wait for another deploy's lock (default: refuse at once)",
-    "break-lock": "remove a stale lock first (recorded in the ledger)",
-    "reason": "why: kept in the lock and the ledger",
     "dry-run": "print the plan (every command per host) and change nothing",
-    "to": "version to roll back to (default: the ledger's last good release)",
-    "json": "machine-readable output",
-    "limit": "how many ledger entries",
     "file": "compose file (default: docker-compose.dev.yml for development)",
-    "follow": "keep streaming until Ctrl-C",
     "since": "hosts only: logs since (e.g. 10m, 2024-01-01T00:00:00)",
-    "volumes": "also remove the stack's volumes",
 }
-
-
-def _help(*names):
-    return {name: HELP[name] for name in names}
 
 
 def _env(env):
@@ -38,8 +24,17 @@ def _env(env):
 
 
 @task(
-    help=_help(
-        "env", "version", "image", "lock-wait", "break-lock", "reason", "dry-run", "set", "json"
+    help=flag_help(
+        "env",
+        "version",
+        "image",
+        "lock-wait",
+        "break-lock",
+        "reason",
+        "dry-run",
+        "set",
+        "json",
+        own=HELP,
     ),
     iterable=["set"],
 )
@@ -73,7 +68,9 @@ def deploy(
 
 
 @task(
-    help=_help("env", "to", "lock-wait", "break-lock", "reason", "dry-run", "set", "json"),
+    help=flag_help(
+        "env", "to", "lock-wait", "break-lock", "reason", "dry-run", "set", "json", own=HELP
+    ),
     iterable=["set"],
 )
 @reports_errors
@@ -102,7 +99,7 @@ def rollback(
     )
 
 
-@task(help=_help("env", "set", "json"), iterable=["set"])
+@task(help=flag_help("env", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
 def status(c, env=None, set=None, json=False):
     """Which slot serves on each host, its version and container health."""
@@ -111,7 +108,7 @@ def status(c, env=None, set=None, json=False):
     compose_flow.show_status(settings_for(_env(env), set), runner_for(c), as_json=json)
 
 
-@task(help=_help("env", "limit", "set", "json"), iterable=["set"])
+@task(help=flag_help("env", "limit", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
 def history(c, env=None, limit=20, set=None, json=False):
     """The ledger: every deploy, rollback and lock break, newest first (and the lock)."""
@@ -126,7 +123,7 @@ def _file(env, file):
     return file or (local.DEV_FILE if env == "development" else local.DEFAULT_FILE)
 
 
-@task(help=_help("env", "file", "set", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "file", "set", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def up(c, env="development", file=None, set=None, dry_run=False):
     """Start the local Compose stack and wait until every service is healthy."""
@@ -135,7 +132,7 @@ def up(c, env="development", file=None, set=None, dry_run=False):
     local.up(settings_for(_env(env), set), runner_for(c, dry_run), _file(env, file))
 
 
-@task(help=_help("env", "file", "volumes", "set", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "file", "volumes", "set", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def down(c, env="development", file=None, volumes=False, set=None, dry_run=False):
     """Stop and remove the local Compose stack."""
@@ -146,7 +143,7 @@ def down(c, env="development", file=None, volumes=False, set=None, dry_run=False
     )
 
 
-@task(help=_help("env", "file", "set", "json"), iterable=["set"])
+@task(help=flag_help("env", "file", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
 def ps(c, env="development", file=None, set=None, json=False):
     """The local stack's containers: service, state, health."""
@@ -176,7 +173,7 @@ def ps(c, env="development", file=None, set=None, json=False):
     )
 
 
-@task(help=_help("env", "file", "follow", "since", "set"), iterable=["set"])
+@task(help=flag_help("env", "file", "follow", "since", "set", own=HELP), iterable=["set"])
 @reports_errors
 def logs(c, env="development", file=None, follow=False, since=None, set=None):
     """Logs: of the local stack for development, else of the serving container on each host."""

@@ -2,32 +2,17 @@
 
 from invoke import task
 
-from shipwright.cli import reports_errors, runner_for, settings_for
+from shipwright.cli import flag_help, reports_errors, runner_for, settings_for
 
 HELP = {
-    "env": "environment to release to (staging, production, …)",
-    "set": "override KEY=VALUE (repeatable)",
-    "version": "version to deploy (default: the branch's newest pushed image)",
-    "reason": "why: kept in the lock and the ledger",
-    "lock-wait": "seconds to wait for another deploy's lock",
-    "break-lock": "remove a stale lock first (recorded)",
     "override-branch": "deploy although the branch rules say otherwise (recorded)",
     "no-watch": "skip the post-deploy watch window",
     "dry-run": "print the plan, gates included, and change nothing",
-    "to": "version to roll back to (default: the last good release)",
-    "json": "machine-readable output",
-    "follow": "keep streaming",
-    "since": "only logs since (e.g. 10m)",
-    "limit": "how many entries",
 }
 
 
-def _help(*names):
-    return {n: HELP[n] for n in names}
-
-
 @task(
-    help=_help(
+    help=flag_help(
         "env",
         "version",
         "reason",
@@ -38,6 +23,7 @@ def _help(*names):
         "dry-run",
         "set",
         "json",
+        own=HELP,
     ),
     iterable=["set"],
 )
@@ -72,7 +58,9 @@ def deploy(
 
 
 @task(
-    help=_help("env", "to", "reason", "lock-wait", "break-lock", "dry-run", "set", "json"),
+    help=flag_help(
+        "env", "to", "reason", "lock-wait", "break-lock", "dry-run", "set", "json", own=HELP
+    ),
     iterable=["set"],
 )
 @reports_errors
@@ -93,7 +81,7 @@ def rollback(
     )
 
 
-@task(help=_help("env", "set", "json"), iterable=["set"])
+@task(help=flag_help("env", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
 def status(c, env, set=None, json=False):
     """What serves now, per unit."""
@@ -102,7 +90,7 @@ def status(c, env, set=None, json=False):
     commands.status(settings_for(env, set), runner_for(c), as_json=json)
 
 
-@task(help=_help("env", "set", "json", "limit"), iterable=["set"])
+@task(help=flag_help("env", "set", "json", "limit", own=HELP), iterable=["set"])
 @reports_errors
 def history(c, env, set=None, json=False, limit=20):
     """What served: the ledger, newest first."""
@@ -111,7 +99,7 @@ def history(c, env, set=None, json=False, limit=20):
     commands.history(settings_for(env, set), runner_for(c), as_json=json, limit=int(limit))
 
 
-@task(help=_help("env", "set", "follow", "since"), iterable=["set"])
+@task(help=flag_help("env", "set", "follow", "since", own=HELP), iterable=["set"])
 @reports_errors
 def logs(c, env, set=None, follow=False, since=None):
     """The app's logs from where it serves."""

@@ -2,25 +2,18 @@
 
 from invoke import task
 
-from shipwright.cli import reports_errors, runner_for, settings_for
+from shipwright.cli import flag_help, reports_errors, runner_for, settings_for
 
 HELP = {
-    "env": "environment whose settings apply (IMAGE_REPOSITORY, BASE_IMAGE, DOCKER_*)",
     "target": "Dockerfile stage: production (default) or development",
-    "set": "override KEY=VALUE (repeatable), e.g. --set BASE_IMAGE=node:18-alpine",
     "dry-run": "print the plan (build, tag, login, push calls) and change nothing",
     "version": "push this recorded version instead of the current commit's",
-    "pull-cache": "pull the branch's previous image for the build cache (--no-pull-cache: "
-    "use only what the engine has)",
-    "json": "machine-readable output (the record of each build is also in .shipwright/images/)",
+    "pull-cache": "pull the branch's previous image for the build cache "
+    "(--no-pull-cache: use only what the engine has)",
 }
 
 
-def _help(*names: str) -> dict[str, str]:
-    return {name: HELP[name] for name in names}
-
-
-@task(help=_help("env", "target", "set", "pull-cache", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "target", "set", "pull-cache", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def build(c, env="development", target="production", set=None, pull_cache=True, dry_run=False):
     """Build the image from app/Dockerfile, tagged <branch>-<sha> (and latest on main)."""
@@ -34,7 +27,7 @@ def build(c, env="development", target="production", set=None, pull_cache=True, 
         show_record(record, title="Built")
 
 
-@task(help=_help("env", "target", "version", "set", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "target", "version", "set", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def push(c, env="development", target="production", version=None, set=None, dry_run=False):
     """Push the image's tags (login from DOCKER_USERNAME/PASSWORD) and record the digest."""
@@ -47,7 +40,7 @@ def push(c, env="development", target="production", version=None, set=None, dry_
         show_record(record, title="Pushed")
 
 
-@task(help=_help("env", "target", "set", "json"), iterable=["set"])
+@task(help=flag_help("env", "target", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
 def tags(c, env="development", target="production", set=None, json=False):
     """Show the tags this commit's image gets (nothing is built)."""

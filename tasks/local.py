@@ -8,22 +8,15 @@ the stack again.
 
 from invoke import task
 
-from shipwright.cli import reports_errors, runner_for, settings_for
+from shipwright.cli import flag_help, reports_errors, runner_for, settings_for
 
 HELP = {
-    "env": "environment whose settings apply (default: development)",
-    "set": "override KEY=VALUE (repeatable)",
     "json": "print only the overrides, as one JSON object on stdout (progress goes to stderr)",
     "dry-run": "print what would be started or built, and change nothing",
-    "volumes": "also remove the stack's volumes (redis/mongodb data)",
 }
 
 
-def _help(*names):
-    return {name: HELP[name] for name in names}
-
-
-@task(help=_help("env", "set", "json", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "set", "json", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def prepare(c, env="development", set=None, json=False, dry_run=False):
     """Engine, local registry, base and Redis images for the local default; print overrides."""
@@ -44,7 +37,7 @@ def prepare(c, env="development", set=None, json=False, dry_run=False):
     table("Local default: settings overrides", ("Key", "Value"), sorted(overrides.items()))
 
 
-@task(help=_help("env", "set", "volumes", "dry-run"), iterable=["set"])
+@task(help=flag_help("env", "set", "volumes", "dry-run", own=HELP), iterable=["set"])
 @reports_errors
 def down(c, env="development", set=None, volumes=False, dry_run=False):
     """Stop and remove the local stack (backend, redis, mongodb); the ledger stays."""

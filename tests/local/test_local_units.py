@@ -234,7 +234,7 @@ def test_when_the_previous_does_not_come_back_a_human_is_needed(tmp_path):
 
 def test_a_failed_first_deploy_changes_nothing(tmp_path):
     from shipwright.errors import ExitCode
-    from shipwright.flow.release import exit_code_for
+    from shipwright.targets.base import exit_code_for
 
     target = _Scripted(tmp_path, None, {V2.version: False})
     outcome = target.deploy(V2)
@@ -245,9 +245,11 @@ def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
     from shipwright.runner import Runner
 
     runner = Runner(dry_run=True)
-    target = LocalComposeTarget(dev_settings(), runner, state_dir=tmp_path, client=object())
+    settings = dev_settings()
+    target = LocalComposeTarget(settings, runner, state_dir=tmp_path, client=object())
     steps = target.plan(V2).steps
     assert any(V2.image in s and "redis:7-alpine (redis)" in s for s in steps)
-    assert any(" up --detach --wait --wait-timeout 60 backend" in s for s in steps)
+    wait = f" up --detach --wait --wait-timeout {settings['DEPLOY_READY_TIMEOUT']} backend"
+    assert any(wait in s for s in steps)
     assert any("mode 0600" in s for s in steps) and runner.plan == []
     assert not list(tmp_path.iterdir())
