@@ -2,7 +2,8 @@
 
 Each canary is shaped to pass validation (a Stripe key starts sk_test_, a URI is a URI)
 so the tasks run as far as they would for a real user. Later targets add their tasks
-to TASKS.
+to TASKS; deploys against real hosts carry their own canary checks
+(tests/compose_hosts).
 """
 
 import pytest
@@ -36,6 +37,12 @@ TASKS = [
     ("lint", "--no-project"),
     ("test.unit",),
     ("audit",),  # SNYK_TOKEN is set: the Snyk run gets it, its output must not show it
+    ("image.tags", "--env", "staging"),
+    ("image.build", "--env", "staging", "--dry-run"),
+    ("image.push", "--env", "staging", "--dry-run"),  # DOCKER_PASSWORD: the login is planned
+    ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
+    ("compose.deploy", "--env", "staging", "--dry-run"),
+    ("local.prepare", "--dry-run"),
 ]
 
 
