@@ -13,6 +13,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -282,6 +283,32 @@ def http_get(
 
 def http_status(url: str, timeout: float = 2) -> int:
     return http_get(url, timeout=timeout)[0]
+
+
+class ProcessService:
+    """One server process with a work folder: ``with Service() as s`` starts it and
+    always stops it, removing the folder when the service made it."""
+
+    proc: subprocess.Popen | None = None
+    work_dir: Path | None = None
+    _own_dir: bool = True
+
+    def start(self):  # pragma: no cover - each service starts its own way
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, timeout=5)
+            self.proc = None
+        if self._own_dir and self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.work_dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def make_work_dir(prefix: str, base: str | os.PathLike | None = None) -> Path:

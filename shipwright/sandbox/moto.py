@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 from ._proc import (
+    ProcessService,
     SandboxError,
     free_port,
     http_get,
     make_work_dir,
     start_process,
-    stop_process,
     wait_until,
 )
 
@@ -35,7 +35,7 @@ def _moto_argv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "moto.server"]
 
 
-class MotoServer:
+class MotoServer(ProcessService):
     """`with MotoServer() as moto: boto3.client("ecs", **...)`, env via `moto.env()`."""
 
     def __init__(
@@ -106,17 +106,3 @@ class MotoServer:
         status = http_get(self.url + "/moto-api/reset", method="POST", data=b"", timeout=10)[0]
         if status != 200:
             raise SandboxError(f"moto reset answered HTTP {status}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, timeout=5)
-            self.proc = None
-        if self._own_dir and self.work_dir is not None:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-            self.work_dir = None
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

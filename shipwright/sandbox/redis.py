@@ -7,12 +7,11 @@ parallel runs never share state.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 from pathlib import Path
 
-from ._proc import free_port, make_work_dir, start_process, stop_process, wait_until
+from ._proc import ProcessService, free_port, make_work_dir, start_process, wait_until
 
 __all__ = ["Redis", "redis_ping"]
 
@@ -24,7 +23,7 @@ def redis_ping(host: str, port: int, timeout: float = 1) -> bool:
         return s.recv(64).startswith(b"+PONG")
 
 
-class Redis:
+class Redis(ProcessService):
     """`with Redis() as r: r.uri  # "redis://127.0.0.1:PORT/0"`."""
 
     def __init__(
@@ -85,17 +84,3 @@ class Redis:
             self.stop()
             raise
         return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, timeout=5)
-            self.proc = None
-        if self._own_dir and self.work_dir is not None:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-            self.work_dir = None
-
-    def __enter__(self) -> Redis:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
