@@ -53,9 +53,10 @@ def deploy(
 ):
     """Deploy a release to every host of --env: batch by batch, zero-downtime, undone on failure."""
     from shipwright.flow import compose as compose_flow
+    from shipwright.flow.release import release_for
 
     settings, runner = settings_for(_env(env), set), runner_for(c, dry_run)
-    release = compose_flow.release_for(settings, runner, version, image)
+    release = release_for(settings, runner, version, image)
     compose_flow.deploy(
         settings,
         runner,

@@ -31,9 +31,7 @@ def deploy(
     watch: bool = True,
     as_json: bool = False,
 ) -> flow.Result:
-    from shipwright.flow.compose import release_for
-
-    release = release_for(settings, runner, version)
+    release = flow.release_for(settings, runner, version)
     opts = flow.Options(
         reason=reason,
         lock_wait=lock_wait,

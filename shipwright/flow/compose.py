@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from shipwright.errors import ConfigError, ExitCode, ShipwrightError
+from shipwright.errors import ExitCode, ShipwrightError
 from shipwright.flow import release as flow
 from shipwright.ledger import Ledger
 from shipwright.lock import DeployLock
@@ -40,33 +40,6 @@ def opened(
         yield flow.Deployment(settings, runner, target, ledger, lock)
     finally:
         target.close()
-
-
-def release_for(
-    settings: Settings, runner: Runner, version: str | None = None, image: str | None = None
-) -> Release:
-    """``--image REF`` as given, else the pushed record of ``--version`` (default: the
-    newest push of the current branch)."""
-    if image:
-        name = image.split("@", 1)[0].rsplit("/", 1)[-1]
-        tag = name.split(":", 1)[1] if ":" in name else ""
-        digest = image.partition("@")[2]
-        return Release(settings.environment, version or tag or digest[7:19], image)
-    from shipwright.image import record
-
-    if version is None:
-        from shipwright.image.tags import git_info
-
-        branch = git_info(runner).branch
-        found = record.latest_for_branch(branch)
-        if found is None or not found.digest:
-            raise ConfigError(
-                f"no pushed image for branch {branch!r}: run invoke image.push, or pass "
-                "--version VERSION or --image REPO@sha256:…"
-            )
-        version = found.version
-    rec = record.resolve(version)
-    return Release(settings.environment, rec.version, rec.reference, git_sha=rec.git_sha)
 
 
 def _options(reason: str, lock_wait: float, break_lock: bool) -> flow.Options:

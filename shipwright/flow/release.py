@@ -80,6 +80,33 @@ class Result:
         return self.exit_code == ExitCode.OK
 
 
+def release_for(
+    settings: Settings, runner: Runner, version: str | None = None, image: str | None = None
+) -> Release:
+    """``--image REF`` as given, else the pushed record of ``--version`` (default: the
+    newest push of the current branch)."""
+    if image:
+        name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+        tag = name.split(":", 1)[1] if ":" in name else ""
+        digest = image.partition("@")[2]
+        return Release(settings.environment, version or tag or digest[7:19], image)
+    from shipwright.image import record
+
+    if version is None:
+        from shipwright.image.tags import git_info
+
+        branch = git_info(runner).branch
+        found = record.latest_for_branch(branch)
+        if found is None or not found.digest:
+            raise ConfigError(
+                f"no pushed image for branch {branch!r}: run invoke image.push, or pass "
+                "--version VERSION or --image REPO@sha256:…"
+            )
+        version = found.version
+    rec = record.resolve(version)
+    return Release(settings.environment, rec.version, rec.reference, git_sha=rec.git_sha)
+
+
 def verify(dep: Deployment, release: Release) -> Checks:
     """The target's own checks, then health endpoints and the smoke suite on APP_URL."""
     result = Checks(list(dep.target.verify(release)))
