@@ -8,6 +8,7 @@ so ECS, App Runner and Kubernetes plug in unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -205,10 +206,7 @@ def _release(dep, release, opts, result: Result) -> Result:
         # Downtime is what users of the serving release see; a first deploy has none.
         probe = _probe(dep) if current else None
         try:
-            if probe:
-                with probe:
-                    outcome = _move(dep, action, release)
-            else:
+            with probe or contextlib.nullcontext():
                 outcome = _move(dep, action, release)
         except ConfigError:
             raise  # bad input: nothing ran, nothing to record
