@@ -286,15 +286,60 @@ def http_status(url: str, timeout: float = 2) -> int:
 
 
 class ProcessService:
-    """One server process with a work folder: ``with Service() as s`` starts it and
-    always stops it, removing the folder when the service made it."""
+    """One server process on 127.0.0.1 with a work folder: ``with Service() as s``
+    starts it (free port, log in the folder, waits until :meth:`ready`) and always
+    stops it, removing the folder when the service made it. Subclasses say what to
+    run (:meth:`argv`) and when it answers (:meth:`ready`)."""
 
-    proc: subprocess.Popen | None = None
-    work_dir: Path | None = None
-    _own_dir: bool = True
+    name = "service"
 
-    def start(self):  # pragma: no cover - each service starts its own way
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        work_dir: str | os.PathLike | None = None,
+        timeout: float = 10,
+    ):
+        self.host = "127.0.0.1"
+        self.port, self.timeout = port, timeout
+        self._own_dir = work_dir is None
+        self.work_dir = Path(work_dir) if work_dir else None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        assert self.work_dir is not None
+        return self.work_dir / f"{self.name}.log"
+
+    def argv(self) -> list[str]:
         raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def process_env(self) -> dict[str, str] | None:
+        return None
+
+    def start(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        if self.work_dir is None:
+            self.work_dir = make_work_dir(self.name)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.proc = start_process(self.argv(), self.log, env=self.process_env(), cwd=self.work_dir)
+        try:
+            wait_until(
+                self.ready,
+                timeout=self.timeout,
+                what=f"{self.name} on {self.host}:{self.port}",
+                log=self.log,
+                proc=self.proc,
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:

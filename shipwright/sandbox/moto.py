@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from ._proc import (
-    ProcessService,
-    SandboxError,
-    free_port,
-    http_get,
-    make_work_dir,
-    start_process,
-    wait_until,
-)
+from ._proc import ProcessService, SandboxError, http_get
 
 __all__ = ["MotoServer"]
 
@@ -38,6 +29,8 @@ def _moto_argv() -> list[str]:
 class MotoServer(ProcessService):
     """`with MotoServer() as moto: boto3.client("ecs", **...)`, env via `moto.env()`."""
 
+    name = "moto"
+
     def __init__(
         self,
         *,
@@ -47,21 +40,13 @@ class MotoServer(ProcessService):
         timeout: float = 30,
         extra_env: dict[str, str] | None = None,
     ):
-        self.host = "127.0.0.1"
-        self.port, self.region, self.timeout = port, region, timeout
+        super().__init__(port=port, work_dir=work_dir, timeout=timeout)
+        self.region = region
         self.extra_env = dict(extra_env or {})  # e.g. {"MOTO_ECS_SERVICE_RUNNING": "1"}
-        self._own_dir = work_dir is None
-        self.work_dir = Path(work_dir) if work_dir else None
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        assert self.work_dir is not None
-        return self.work_dir / "moto.log"
 
     def env(self) -> dict[str, str]:
         """Environment for boto3 / the AWS CLI: endpoint, dummy creds, region."""
@@ -74,32 +59,14 @@ class MotoServer(ProcessService):
             "AWS_REGION": self.region,
         }
 
-    def start(self) -> MotoServer:
-        if self.proc is not None and self.proc.poll() is None:
-            return self
-        if self.work_dir is None:
-            self.work_dir = make_work_dir("moto")
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        env = {**os.environ, **self.extra_env}
-        self.proc = start_process(
-            [*_moto_argv(), "-H", self.host, "-p", str(self.port)],
-            self.log,
-            env=env,
-            cwd=self.work_dir,
-        )
-        try:
-            wait_until(
-                lambda: http_get(self.url + "/moto-api/data.json", timeout=2)[0] == 200,
-                timeout=self.timeout,
-                what=f"moto_server on {self.host}:{self.port}",
-                log=self.log,
-                proc=self.proc,
-            )
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def argv(self) -> list[str]:
+        return [*_moto_argv(), "-H", self.host, "-p", str(self.port)]
+
+    def process_env(self) -> dict[str, str]:
+        return {**os.environ, **self.extra_env}
+
+    def ready(self) -> bool:
+        return http_get(self.url + "/moto-api/data.json", timeout=2)[0] == 200
 
     def reset(self) -> None:
         """Forget every emulated resource."""

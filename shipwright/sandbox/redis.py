@@ -8,10 +8,8 @@ parallel runs never share state.
 from __future__ import annotations
 
 import socket
-import subprocess
-from pathlib import Path
 
-from ._proc import ProcessService, free_port, make_work_dir, start_process, wait_until
+from ._proc import ProcessService
 
 __all__ = ["Redis", "redis_ping"]
 
@@ -26,33 +24,14 @@ def redis_ping(host: str, port: int, timeout: float = 1) -> bool:
 class Redis(ProcessService):
     """`with Redis() as r: r.uri  # "redis://127.0.0.1:PORT/0"`."""
 
-    def __init__(
-        self, *, port: int | None = None, work_dir: str | Path | None = None, timeout: float = 10
-    ):
-        self.host = "127.0.0.1"
-        self.port = port
-        self.timeout = timeout
-        self._own_dir = work_dir is None
-        self.work_dir = Path(work_dir) if work_dir else None
-        self.proc: subprocess.Popen | None = None
+    name = "redis"
 
     @property
     def uri(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    @property
-    def log(self) -> Path:
-        assert self.work_dir is not None
-        return self.work_dir / "redis.log"
-
-    def start(self) -> Redis:
-        if self.proc is not None and self.proc.poll() is None:
-            return self
-        if self.work_dir is None:
-            self.work_dir = make_work_dir("redis")
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        argv = [
+    def argv(self) -> list[str]:
+        return [
             "redis-server",
             "--bind",
             self.host,
@@ -71,16 +50,6 @@ class Redis(ProcessService):
             "--logfile",
             "",
         ]
-        self.proc = start_process(argv, self.log)
-        try:
-            wait_until(
-                lambda: redis_ping(self.host, self.port),
-                timeout=self.timeout,
-                what=f"redis-server on {self.host}:{self.port}",
-                log=self.log,
-                proc=self.proc,
-            )
-        except BaseException:
-            self.stop()
-            raise
-        return self
+
+    def ready(self) -> bool:
+        return redis_ping(self.host, self.port)
