@@ -37,21 +37,29 @@ def get_json(url: str):
 
 @pytest.fixture(scope="module")
 def backend_image(registry, node_base, tmp_path_factory, run_id):
-    # A repository on the local registry: the build's cache lookup stays on 127.0.0.1.
-    repository = f"{registry.addr}/compose-backend-{run_id}"
+    return build_app(
+        f"{registry.addr}/compose-backend-{run_id}",
+        node_base,
+        tmp_path_factory.mktemp("compose-records"),
+    )
+
+
+def build_app(repository: str, node_base: str, records, target: str = "production") -> str:
+    """Build app/ into a repository on the local registry (so the build's cache lookup
+    stays on 127.0.0.1); returns the image reference."""
     settings = load_settings(
         "development",
         overrides={"IMAGE_REPOSITORY": repository, "BASE_IMAGE": node_base},
         environ={},
     )
-    record = builder.build_image(
+    return builder.build_image(
         settings,
         Runner(),
         git=GitInfo("compose", secrets.token_hex(20)),
-        root=tmp_path_factory.mktemp("compose-records"),
+        target=target,
+        root=records,
         context=PROJECT_ROOT / "app",
-    )
-    return record.reference
+    ).reference
 
 
 def test_compose_up_wait_then_down(client, compose, backend_image, redis_image, run_id):
@@ -99,20 +107,9 @@ def test_compose_up_wait_then_down(client, compose, backend_image, redis_image, 
 def test_dev_stack_runs_the_development_stage_with_the_source_mounted(
     client, compose, registry, node_base, redis_image, run_id, tmp_path
 ):
-    repository = f"{registry.addr}/compose-dev-{run_id}"
-    image_settings = load_settings(
-        "development",
-        overrides={"IMAGE_REPOSITORY": repository, "BASE_IMAGE": node_base},
-        environ={},
+    dev_image = build_app(
+        f"{registry.addr}/compose-dev-{run_id}", node_base, tmp_path, target="development"
     )
-    dev_image = builder.build_image(
-        image_settings,
-        Runner(),
-        git=GitInfo("compose", secrets.token_hex(20)),
-        target="development",
-        root=tmp_path,
-        context=PROJECT_ROOT / "app",
-    ).reference
     port, redis_port = _proc.free_port(), _proc.free_port()
     settings = load_settings(
         "development",
