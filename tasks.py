@@ -22,3 +22,4 @@ for module in (env, lint, test, audit, image, compose, local):
     ns.add_collection(Collection.from_module(module))
 for name in ("deploy", "rollback", "status", "history", "logs"):
     ns.add_task(getattr(deploy, name), name)
+ns.add_task(deploy.run_, "run")

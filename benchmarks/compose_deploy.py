@@ -4,7 +4,7 @@ and the tool's overhead next to what it cannot avoid (image pull, container star
     python benchmarks/compose_deploy.py [--hosts 1,3,10] [--rate 40]
 
 Every host is a network namespace with its own dockerd, sshd and nginx
-(shipwright.sandbox.SshHosts); the cheap loopback mode shares one engine and one port
+(support.sandbox.SshHosts); the cheap loopback mode shares one engine and one port
 space between hosts, which blue-green on fixed slot ports cannot use, so 10 hosts run
 isolated too (about 120 MB each). Batches are ceil(hosts / 3), i.e. three batches.
 A prober sends bounded traffic through every host's nginx during each run.
@@ -25,19 +25,19 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "compose_hosts")]
 
 from compose_fleet import fleet, missing_components  # noqa: E402
 
-from shipwright.flow import compose  # noqa: E402
 from shipwright.flow import release as flow  # noqa: E402
+from shipwright.flow.session import opened  # noqa: E402
 from shipwright.output import table  # noqa: E402
 
 UNAVOIDABLE = ("pull", "start", "ready")
 
 
 def run(f, action: str, rate: float, batch: int, version: str | None = None):
-    """One deploy or rollback under probing, through the deploy flow as compose.deploy
-    runs it (ungated, unwatched); returns (flow result, prober, wall seconds)."""
+    """One deploy or rollback under probing, through the deploy flow as ``invoke deploy
+    --no-gates --no-watch`` runs it; returns (flow result, prober, wall seconds)."""
     settings = f.settings(DEPLOY_BATCH_SIZE=str(batch))
     opts = flow.Options(gates=False, watch=False, reason="bench")
-    with compose.opened(settings, f.runner) as dep:
+    with opened(settings, f.runner, staging=False) as dep:
         with f.prober(rate) as prober, contextlib.redirect_stdout(io.StringIO()):
             started = time.monotonic()
             if action == "deploy":

@@ -7,7 +7,8 @@ tests can drive the same code without Invoke's parser.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from shipwright.errors import ExitCode, ShipwrightError
@@ -37,6 +38,23 @@ def flag_help(*names: str, own: dict[str, str] | None = None) -> dict[str, str]:
     """Invoke ``help=`` for these flags: the module's own wording first, then FLAGS."""
     table = FLAGS | (own or {})
     return {name: table[name] for name in names}
+
+
+def require_env(env: str | None) -> str:
+    """--env is a flag, not a positional (so ``invoke TASK --help`` prints help), and
+    the tasks that deploy have no default environment."""
+    if not env:
+        from shipwright.errors import ConfigError
+
+        raise ConfigError("name the environment: --env staging (or development, production, …)")
+    return env
+
+
+def remainder(argv: Sequence[str] | None = None) -> list[str]:
+    """What followed ``--`` on the command line, word for word (Invoke keeps it only
+    as one joined string)."""
+    argv = list(sys.argv if argv is None else argv)
+    return argv[argv.index("--") + 1 :] if "--" in argv else []
 
 
 def settings_for(env: str, assignments: Iterable[str] | None = None) -> Settings:

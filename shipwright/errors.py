@@ -21,9 +21,10 @@ class ExitCode(IntEnum):
 class ShipwrightError(Exception):
     """Base error: its message is what the user reads; its code is the exit code."""
 
-    exit_code: ExitCode = ExitCode.FAILED
+    #: An ExitCode; a one-off command's own exit code passes through as a plain int.
+    exit_code: int = ExitCode.FAILED
 
-    def __init__(self, message: str, exit_code: ExitCode | None = None):
+    def __init__(self, message: str, exit_code: int | None = None):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code

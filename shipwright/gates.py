@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shipwright import PROJECT_ROOT
+from shipwright.domain import Check, Checks, Release
 from shipwright.output import status
 from shipwright.stages.results import load_record
-from shipwright.targets.base import Check, Checks, Release
 
 #: Which branch may deploy where (specification: Branch Strategy). Environments not
 #: listed have no branch rule.

@@ -1,24 +1,26 @@
-"""One small HTTP client for checks and notifications: urllib, short timeouts, no raising.
+"""The one HTTP client of the project (urllib3): health checks, smoke tests, metrics,
+the prober, Slack, Sentry and the machine's registry all send through it.
 
-Why not requests/httpx: the checks and webhooks send a handful of tiny requests, and
-the standard library keeps the dependency list as the design card has it. Why it never
-raises: a health probe that cannot connect, or a Slack webhook answering 500, is an
-answer to report, not a crash -- callers turn :class:`Response` into ✔/✘ lines.
-Loopback URLs bypass any configured proxy (a proxy cannot reach this machine's
-127.0.0.1); other URLs honour the usual *_proxy variables.
+Why urllib3: it is already installed with the docker SDK and botocore, pools
+connections (the prober and the watch poll the same host many times), and its
+timeouts are per connect and per read. Why :func:`request` never raises: a health
+probe that cannot connect, or a Slack webhook answering 500, is an answer to report,
+not a crash -- callers turn :class:`Response` into ✔/✘ lines. Loopback URLs never go
+through a proxy (a proxy cannot reach this machine's 127.0.0.1); other URLs honour the
+usual *_proxy variables.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
+
+import urllib3
 
 from shipwright import __version__
 from shipwright.redact import REDACTOR
@@ -55,11 +57,24 @@ class Response:
         return REDACTOR.redact(f"HTTP {self.status}" + (f": {snippet}" if snippet else ""))
 
 
-def _opener(url: str) -> urllib.request.OpenerDirector:
-    host = (urlsplit(url).hostname or "").lower()
-    if host in LOOPBACK:
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+@cache
+def _direct() -> urllib3.PoolManager:
+    return urllib3.PoolManager(num_pools=32, maxsize=8, retries=False)
+
+
+@cache
+def _proxied(proxy: str) -> urllib3.ProxyManager:
+    return urllib3.ProxyManager(proxy, num_pools=32, maxsize=8, retries=False)
+
+
+def manager_for(url: str) -> urllib3.PoolManager:
+    """Direct for loopback and no_proxy hosts, else the environment's proxy if any."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in LOOPBACK or urllib.request.proxy_bypass(host):
+        return _direct()
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    return _proxied(proxy) if proxy else _direct()
 
 
 def request(
@@ -70,42 +85,56 @@ def request(
     data: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 5.0,
+    direct: bool = False,
 ) -> Response:
-    """Send one request; never raises for network or HTTP errors."""
+    """Send one request; never raises for network or HTTP errors. ``direct``: never
+    through a proxy, whatever the environment says (test hosts, this machine)."""
     all_headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
     if json_body is not None:
         data = json.dumps(json_body).encode("utf-8")
         all_headers.setdefault("Content-Type", "application/json")
-    req = urllib.request.Request(url, data=data, method=method.upper(), headers=all_headers)
     started = time.monotonic()
     try:
-        with _opener(url).open(req, timeout=timeout) as answer:
-            body = answer.read(MAX_BODY)
-            status, header_map = answer.status, dict(answer.headers.items())
-    except urllib.error.HTTPError as exc:
+        manager = _direct() if direct else manager_for(url)
+        answer = manager.request(
+            method.upper(),
+            url,
+            body=data,
+            headers=all_headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            redirect=False,
+            preload_content=False,
+        )
         try:
-            body = exc.read(MAX_BODY)
-        except (OSError, http.client.HTTPException):
-            body = b""
-        status, header_map = exc.code, dict((exc.headers or {}).items())
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        return Response(0, elapsed_ms=_ms(started), error=_reason(exc))
-    return Response(status, body.decode("utf-8", "replace"), header_map, _ms(started))
+            body = answer.read(MAX_BODY)
+        finally:
+            answer.release_conn()
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        return Response(0, elapsed_ms=_ms(started), error=reason(exc))
+    return Response(
+        answer.status, body.decode("utf-8", "replace"), dict(answer.headers.items()), _ms(started)
+    )
 
 
 def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _reason(exc: BaseException) -> str:
-    """A short, human reason: 'connection refused', 'timed out after ...', not a repr."""
-    inner = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(inner, TimeoutError):
+def reason(exc: BaseException) -> str:
+    """A short, human reason: 'connection refused', 'timed out', not a repr."""
+    inner: BaseException = exc
+    while True:
+        nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
+        if not isinstance(nxt, BaseException) or nxt is inner:
+            break
+        inner = nxt
+    text = str(inner).lower()
+    if isinstance(inner, TimeoutError | urllib3.exceptions.TimeoutError) or "timed out" in text:
         return "timed out"
-    if isinstance(inner, ConnectionRefusedError):
+    if isinstance(inner, ConnectionRefusedError) or "connection refused" in text:
         return "connection refused"
-    if isinstance(inner, socket.gaierror):
-        return f"cannot resolve host ({inner.strerror or inner})"
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return "cannot resolve host"
     if isinstance(inner, OSError) and inner.strerror:
         return inner.strerror.lower()
     return f"{type(inner).__name__}: {inner}" if str(inner) else type(inner).__name__

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from shipwright.domain import Release, now_iso, who
 from shipwright.errors import ConfigError
 from shipwright.lock import LockInfo
 from shipwright.redact import redact_obj
-from shipwright.targets.base import Release, now_iso, who
 
 ACTIONS = ("deploy", "rollback", "break-lock")
 #: succeeded: done. failed: nothing changed. restored: traffic had moved, and the
@@ -50,6 +50,9 @@ class Entry:
     hosts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None  # what served before this action
+    #: The preflight gates as evaluated (name, ok, detail; overrides say OVERRIDDEN);
+    #: None when the run was ungated (``--no-gates``) or is not a deploy.
+    gates: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -154,6 +157,7 @@ class Ledger:
         hosts: dict[str, str] | None = None,
         notes: list[str] | None = None,
         previous: Release | None = None,
+        gates: list[dict[str, Any]] | None = None,
     ) -> Entry:
         entry = Entry(
             action=action,
@@ -165,12 +169,13 @@ class Ledger:
             hosts=dict(hosts or {}),
             notes=list(notes or []),
             previous=previous.to_dict() if previous else None,
+            gates=[dict(g) for g in gates] if gates is not None else None,
         )
         data = entry.to_dict()  # redacted
         self.store.append(self.environment, data)
         return Entry.from_dict(data)
 
-    def record_lock_break(self, broken: LockInfo | None, *, reason: str = "") -> Entry:
+    def record_lock_break(self, broken: LockInfo | None, reason: str = "") -> Entry:
         note = f"broke the lock held by {broken.describe()}" if broken else "no lock was held"
         return self.record("break-lock", None, "succeeded", reason=reason, notes=[note])
 

@@ -11,20 +11,21 @@ delete.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
+from shipwright.domain import now_iso, who
 from shipwright.errors import ExitCode, ShipwrightError
 from shipwright.output import say
 from shipwright.redact import redact_obj
-from shipwright.targets.base import now_iso, who
-
-if TYPE_CHECKING:
-    from shipwright.ledger import Ledger
 
 POLL_SECONDS = 1.0
 
@@ -108,6 +109,57 @@ class MemoryLockStore:
                 del self._locks[environment]
 
 
+class FileLockStore:
+    """``<folder>/<environment>.lock`` holding the holder's LockInfo as JSON.
+
+    Created like ``O_EXCL`` -- the create fails if the file exists -- but by hard-linking
+    a fully written temporary file into place, so the lock never exists without its
+    content: whoever finds it held can always say who holds it, since when and why.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def path(self, environment: str) -> Path:
+        return self.folder / f"{environment}.lock"
+
+    def create(self, info: LockInfo) -> LockInfo | None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".lock-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(info.to_dict(), handle, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, self.path(info.environment))  # atomic; EEXIST when held
+            except FileExistsError:
+                return self.read(info.environment) or LockInfo(info.environment, holder="unknown")
+            return None
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def read(self, environment: str) -> LockInfo | None:
+        try:
+            text = self.path(environment).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return LockInfo.from_dict({**data, "environment": environment})
+        except ValueError:
+            return LockInfo(environment, holder="unknown", since="", token="")
+
+    def delete(self, environment: str, token: str | None = None) -> None:
+        if token is not None:
+            current = self.read(environment)
+            if current is None or current.token != token:
+                return  # not ours (any more): never remove someone else's lock
+        self.path(environment).unlink(missing_ok=True)
+
+
 class DeployLock:
     """The rules on top of a store: acquire (refuse or wait), release, break."""
 
@@ -116,11 +168,11 @@ class DeployLock:
         store: LockStore,
         environment: str,
         *,
-        ledger: Ledger | None = None,
+        on_break: Callable[[LockInfo | None, str], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.store, self.environment, self.ledger = store, environment, ledger
+        self.store, self.environment, self.on_break = store, environment, on_break
         self._clock, self._sleep = clock, sleep
         self.held: LockInfo | None = None
 
@@ -148,8 +200,8 @@ class DeployLock:
         """Remove whoever's lock is there and record it in the ledger; returns it."""
         previous = self.store.read(self.environment)
         self.store.delete(self.environment)
-        if self.ledger is not None:
-            self.ledger.record_lock_break(previous, reason=reason)
+        if self.on_break is not None:  # the flow records it in the ledger
+            self.on_break(previous, reason)
         return previous
 
     @contextlib.contextmanager

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from shipwright import PROJECT_ROOT
+from shipwright.domain import Release
 from shipwright.output import markdown_table
 from shipwright.redact import REDACTOR
-from shipwright.targets.base import Release
+from shipwright.state import state_dir
 
 #: The specification's Rollback Checklist, with the short keys callers tick items by.
 CHECKLIST: tuple[tuple[str, str], ...] = (
@@ -34,7 +35,7 @@ CHECKLIST: tuple[tuple[str, str], ...] = (
 
 
 def folder(root: Path = PROJECT_ROOT) -> Path:
-    return root / ".shipwright" / "postmortems"
+    return state_dir(root) / "postmortems"
 
 
 def _get(item: Any, key: str, default: Any = None) -> Any:

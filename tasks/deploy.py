@@ -1,13 +1,24 @@
-"""deploy, rollback, status, history, logs: one flow for every target (DEPLOY_TARGET)."""
+"""deploy, rollback, status, history, logs, run: one flow for every target (DEPLOY_TARGET)."""
 
 from invoke import task
 
-from shipwright.cli import flag_help, reports_errors, runner_for, settings_for
+from shipwright.cli import (
+    flag_help,
+    remainder,
+    reports_errors,
+    require_env,
+    runner_for,
+    settings_for,
+)
 
 HELP = {
+    "image": "deploy this image reference (repo[:tag]@sha256:…) instead of a recorded version",
     "override-branch": "deploy although the branch rules say otherwise (recorded)",
+    "no-gates": "skip the preflight gates (recorded as ungated in the ledger)",
     "no-watch": "skip the post-deploy watch window",
     "dry-run": "print the plan, gates included, and change nothing",
+    "version-run": "run in this recorded version's image (default: what serves now)",
+    "command": "the command, when not given after -- (split like a shell would)",
 }
 
 
@@ -15,10 +26,12 @@ HELP = {
     help=flag_help(
         "env",
         "version",
+        "image",
         "reason",
         "lock-wait",
         "break-lock",
         "override-branch",
+        "no-gates",
         "no-watch",
         "dry-run",
         "set",
@@ -30,12 +43,14 @@ HELP = {
 @reports_errors
 def deploy(
     c,
-    env,
+    env=None,
     version=None,
+    image=None,
     reason="",
     lock_wait=0,
     break_lock=False,
     override_branch=False,
+    no_gates=False,
     no_watch=False,
     dry_run=False,
     set=None,
@@ -45,13 +60,15 @@ def deploy(
     from shipwright.flow import commands
 
     commands.deploy(
-        settings_for(env, set),
+        settings_for(require_env(env), set),
         runner_for(c, dry_run),
         version=version,
+        image=image,
         reason=reason,
         lock_wait=float(lock_wait),
         break_lock=break_lock,
         override_branch=override_branch,
+        gates=not no_gates,
         watch=not no_watch,
         as_json=json,
     )
@@ -65,13 +82,21 @@ def deploy(
 )
 @reports_errors
 def rollback(
-    c, env, to=None, reason="", lock_wait=0, break_lock=False, dry_run=False, set=None, json=False
+    c,
+    env=None,
+    to=None,
+    reason="",
+    lock_wait=0,
+    break_lock=False,
+    dry_run=False,
+    set=None,
+    json=False,
 ):
     """Return to the last good (or the named) release, verified."""
     from shipwright.flow import commands
 
     commands.rollback(
-        settings_for(env, set),
+        settings_for(require_env(env), set),
         runner_for(c, dry_run),
         to=to,
         reason=reason,
@@ -83,26 +108,51 @@ def rollback(
 
 @task(help=flag_help("env", "set", "json", own=HELP), iterable=["set"])
 @reports_errors
-def status(c, env, set=None, json=False):
-    """What serves now, per unit."""
+def status(c, env=None, set=None, json=False):
+    """What serves now, per unit (host, service, task, pod)."""
     from shipwright.flow import commands
 
-    commands.status(settings_for(env, set), runner_for(c), as_json=json)
+    commands.status(settings_for(require_env(env), set), runner_for(c), as_json=json)
 
 
 @task(help=flag_help("env", "set", "json", "limit", own=HELP), iterable=["set"])
 @reports_errors
-def history(c, env, set=None, json=False, limit=20):
-    """What served: the ledger, newest first."""
+def history(c, env=None, set=None, json=False, limit=20):
+    """What served: the ledger, newest first (and who holds the lock)."""
     from shipwright.flow import commands
 
-    commands.history(settings_for(env, set), runner_for(c), as_json=json, limit=int(limit))
+    commands.history(
+        settings_for(require_env(env), set), runner_for(c), as_json=json, limit=int(limit)
+    )
 
 
 @task(help=flag_help("env", "set", "follow", "since", own=HELP), iterable=["set"])
 @reports_errors
-def logs(c, env, set=None, follow=False, since=None):
+def logs(c, env=None, set=None, follow=False, since=None):
     """The app's logs from where it serves."""
     from shipwright.flow import commands
 
-    commands.logs(settings_for(env, set), runner_for(c), follow=follow, since=since)
+    commands.logs(settings_for(require_env(env), set), runner_for(c), follow=follow, since=since)
+
+
+@task(
+    name="run",
+    help=flag_help("env", "image", "set", "dry-run", own=HELP)
+    | {"version": HELP["version-run"], "command": HELP["command"]},
+    iterable=["set"],
+)
+@reports_errors
+def run_(c, env=None, version=None, image=None, command=None, set=None, dry_run=False):
+    """A one-off command in a release's image on the target: invoke run --env X -- CMD."""
+    import shlex
+
+    from shipwright.flow import commands
+
+    argv = shlex.split(command) if command else remainder()
+    commands.run(
+        settings_for(require_env(env), set),
+        runner_for(c, dry_run),
+        argv,
+        version=version,
+        image=image,
+    )

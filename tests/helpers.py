@@ -43,8 +43,7 @@ def invoke(
 
 
 def require(condition: bool, why: str) -> None:
-    """Skip a test whose real component is missing -- but fail in CI, which provides it."""
+    """Skip a test whose real component is missing; in CI the conftest turns the skip of
+    an ``integration`` test into a failure (CI provides every component)."""
     if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must provide this component: {why}")
         pytest.skip(why)

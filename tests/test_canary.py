@@ -41,7 +41,7 @@ TASKS = [
     ("image.build", "--env", "staging", "--dry-run"),
     ("image.push", "--env", "staging", "--dry-run"),  # DOCKER_PASSWORD: the login is planned
     ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
-    ("compose.deploy", "--env", "staging", "--dry-run"),
+    ("deploy", "--env", "staging", "--no-gates", "--dry-run"),
     ("local.prepare", "--dry-run"),
 ]
 

@@ -12,6 +12,7 @@ from shipwright.stages import audit, lint
 from shipwright.stages.results import StageResult, load_record
 
 APP = ROOT / "app"
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from shipwright.domain import Check, Checks
 from shipwright.httpcall import Response, join, request
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks
 
 DEFAULT_PATHS = ("/health", "/livez", "/readyz")
 DEFAULT_DEADLINE = 60.0

@@ -26,9 +26,9 @@ from urllib.parse import urlencode
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from shipwright.domain import Check, Checks
 from shipwright.httpcall import join, request
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks
 
 REQUESTS_METRIC = "http_requests_total"
 DURATION_METRIC = "http_request_duration_seconds"

@@ -13,14 +13,13 @@ closes idle keep-alive connections when its old workers exit on reload). Those r
 are counted separately, never hidden.
 
 Bounded: at most ``rate`` requests per second and ``max_requests`` requests per URL,
-for at most ``max_seconds``. Only the URLs it is given, and never through a proxy
-(http.client connects directly, whatever HTTP(S)_PROXY says).
+for at most ``max_seconds``. Only the URLs it is given, and never through a proxy (one
+urllib3 connection pool per URL, connecting directly whatever HTTP(S)_PROXY says).
 """
 
 from __future__ import annotations
 
 import collections
-import http.client
 import json
 import threading
 import time
@@ -28,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+import urllib3
+from urllib3.exceptions import HTTPError, ProtocolError
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Tally:
     ok: int = 0
     failed: int = 0
     keepalive_retries: int = 0
+    last_ok: bool = False  # the last request succeeded (its connection was kept)
     downtime_seconds: float = 0.0  # summed length of the failing stretches
     versions: collections.Counter = field(default_factory=collections.Counter)
     errors: collections.Counter = field(default_factory=collections.Counter)
@@ -63,9 +64,33 @@ class _Url:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return cls(https, parts.hostname, parts.port or (443 if https else 80), path)
 
-    def connect(self, timeout: float) -> http.client.HTTPConnection:
-        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return kind(self.host, self.port, timeout=timeout)
+    def pool(self, timeout: float) -> _Pool:
+        """One keep-alive connection, no retries of its own (the prober decides)."""
+        return _Pool(self, timeout)
+
+
+class _Pool:
+    """A one-connection urllib3 pool that counts how often it (re)connected."""
+
+    def __init__(self, url: _Url, timeout: float):
+        self.connects = 0
+        pools = urllib3.HTTPSConnectionPool if url.https else urllib3.HTTPConnectionPool
+        counter = self
+
+        class Counting(pools.ConnectionCls):  # type: ignore[name-defined, misc]
+            def connect(self) -> None:
+                counter.connects += 1
+                super().connect()
+
+        self.pool = pools(url.host, url.port, maxsize=1, block=True, timeout=timeout, retries=False)
+        self.pool.ConnectionCls = Counting
+        self.path = url.path
+
+    def get(self) -> urllib3.BaseHTTPResponse:
+        return self.pool.urlopen("GET", self.path, redirect=False)
+
+    def close(self) -> None:
+        self.pool.close()
 
 
 class Prober:
@@ -142,13 +167,13 @@ class Prober:
     def _loop(self, name: str) -> None:
         url, tally = self.urls[name], self.tallies[name]
         interval, began = 1.0 / self.rate, time.monotonic()
-        conn: http.client.HTTPConnection | None = None
+        pool = url.pool(self.timeout)
         failing_since: float | None = None
         while not self._stop.is_set() and name not in self._paused:
             if tally.total >= self.max_requests or time.monotonic() - began > self.max_seconds:
                 break
             started = time.monotonic()
-            conn, ok = self._once(tally, conn, url)
+            ok = self._once(tally, pool, url)
             now = time.monotonic()
             if ok and failing_since is not None:
                 tally.downtime_seconds += now - failing_since
@@ -158,36 +183,38 @@ class Prober:
             self._stop.wait(max(0.0, interval - (now - started)))
         if failing_since is not None:
             tally.downtime_seconds += time.monotonic() - failing_since
-        if conn is not None:
-            conn.close()
+        pool.close()
 
-    def _once(
-        self, tally: Tally, conn, url: _Url
-    ) -> tuple[http.client.HTTPConnection | None, bool]:
-        """One request (plus at most one retry on a stale keep-alive connection);
-        returns the connection to reuse (or None) and whether the request succeeded."""
+    def _once(self, tally: Tally, pool: _Pool, url: _Url) -> bool:
+        """One request, plus at most one retry when a reused keep-alive connection was
+        closed by the server before it answered; whether the request succeeded. A
+        connection urllib3 finds closed before sending is replaced without a failed
+        request, and counted the same way."""
+        kept = tally.ok > 0 and tally.last_ok
         for attempt in (1, 2):
-            fresh = conn is None
-            conn = conn or url.connect(self.timeout)
+            opened = pool.connects
             try:
-                conn.request("GET", url.path)
-                response = conn.getresponse()
-                status, body = response.status, response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                conn = None
-                if attempt == 1 and not fresh and isinstance(exc, STALE):
+                response = pool.get()
+                status, body = response.status, response.data
+            except (HTTPError, OSError) as exc:
+                reused = pool.connects == opened
+                tally.last_ok = False
+                if attempt == 1 and reused and isinstance(exc, ProtocolError):
                     tally.keepalive_retries += 1
                     continue
-                self._fail(tally, type(exc).__name__)
-                return None, False
-            if 200 <= status < 300:
+                cause = getattr(exc, "reason", None) or exc.__context__ or exc
+                self._fail(tally, type(cause).__name__)
+                return False
+            if kept and attempt == 1 and pool.connects > opened:
+                tally.keepalive_retries += 1  # the kept connection had been closed
+            tally.last_ok = 200 <= status < 300
+            if tally.last_ok:
                 tally.ok += 1
                 tally.versions[_version(body)] += 1
-                return conn, True
+                return True
             self._fail(tally, f"HTTP {status}")
-            return conn, False
-        return None, False
+            return False
+        return False
 
     @staticmethod
     def _fail(tally: Tally, why: str) -> None:

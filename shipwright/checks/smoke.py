@@ -33,10 +33,10 @@ from typing import Any
 import yaml
 
 from shipwright import PROJECT_ROOT
+from shipwright.domain import Check, Checks
 from shipwright.errors import ConfigError
 from shipwright.httpcall import join, request
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks
 
 DEFAULT_FILE = "smoke.yml"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

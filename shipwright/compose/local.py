@@ -78,7 +78,7 @@ def project_name(settings: Settings, file: str = DEFAULT_FILE) -> str:
 
 
 def env_file_path(settings: Settings, file: str = DEFAULT_FILE) -> Path:
-    return settings.root / ".shipwright" / "compose" / f"{project_name(settings, file)}.env"
+    return settings.state_dir / "compose" / f"{project_name(settings, file)}.env"
 
 
 def format_env(values: dict[str, str]) -> str:

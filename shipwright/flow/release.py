@@ -13,38 +13,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from shipwright import gates, metrics_report, postmortem
 from shipwright.checks import health, metrics, smoke, watch
 from shipwright.checks.prober import Prober
+from shipwright.domain import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
-from shipwright.ledger import Ledger
-from shipwright.lock import DeployLock
+from shipwright.flow.session import Deployment
+from shipwright.image.reference import ImageRef
+from shipwright.ledger import Entry
 from shipwright.notify import sentry, slack
 from shipwright.output import say, status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.settings.schema import DEPLOYED
-from shipwright.targets.base import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
-
-
-@dataclass
-class Deployment:
-    """What one environment's flow works with."""
-
-    settings: Settings
-    runner: Runner
-    target: Any  # shipwright.targets.base.Target
-    ledger: Ledger
-    lock: DeployLock
-    staging_ledger: Ledger | None = None  # for the production soak gate
 
 
 @dataclass
 class Options:
-    """How one deploy or rollback runs. ``gates=False, watch=False`` is the direct entry
-    point (compose.deploy): lock -> deploy -> verify -> record, no preflight, no watch."""
+    """How one deploy or rollback runs. ``gates=False`` (``--no-gates``) skips the
+    preflight and is recorded as ungated; ``watch=False`` skips the watch window."""
 
     reason: str = ""
     lock_wait: float = 0.0
@@ -63,8 +51,8 @@ class Result:
     release: Release
     exit_code: ExitCode
     outcome: Outcome | None = None
-    entry: Any = None
-    metrics: dict[str, Any] = field(default_factory=dict)
+    entry: Entry | None = None
+    metrics: dict[str, object] = field(default_factory=dict)
     gates: Checks | None = None
     checks: Checks | None = None
     watch: watch.WatchResult | None = None
@@ -84,13 +72,12 @@ class Result:
 def release_for(
     settings: Settings, runner: Runner, version: str | None = None, image: str | None = None
 ) -> Release:
-    """``--image REF`` as given, else the pushed record of ``--version`` (default: the
-    newest push of the current branch)."""
+    """``--image REF`` as given (it must carry a digest), else the pushed record of
+    ``--version`` (default: the newest push of the current branch). A ConfigError --
+    before any lock, notice or change -- when neither can be had."""
     if image:
-        name = image.split("@", 1)[0].rsplit("/", 1)[-1]
-        tag = name.split(":", 1)[1] if ":" in name else ""
-        digest = image.partition("@")[2]
-        return Release(settings.environment, version or tag or digest[7:19], image)
+        ref = ImageRef.parse(image).require_digest()
+        return Release(settings.environment, version or ref.tag or ref.digest[7:19], str(ref))
     from shipwright.image import record
 
     if version is None:
@@ -105,6 +92,7 @@ def release_for(
             )
         version = found.version
     rec = record.resolve(version)
+    ImageRef.parse(rec.reference).require_digest(f"{rec.version} was built but never pushed")
     return Release(settings.environment, rec.version, rec.reference, git_sha=rec.git_sha)
 
 
@@ -148,26 +136,39 @@ def _notify(dep: Deployment, event: str, release: Release, action: str, seconds=
     )
 
 
+def preflight(dep: Deployment, release: Release, opts: Options) -> Checks:
+    """Every gate, evaluated and printed (also under --dry-run); nothing changes."""
+    staging = None
+    if dep.staging_ledger is not None:
+        try:
+            staging = dep.staging_ledger.history(limit=None)
+        except ShipwrightError as exc:
+            say(f"– staging's ledger could not be read: {str(exc).splitlines()[0]}")
+    checks = gates.preflight_from_settings(
+        dep.settings,
+        release=release,
+        branch=opts.branch,
+        ledger=dep.ledger,
+        staging_ledger=staging,
+        override_branch=opts.override_branch,
+        current=dep.target.current(),
+    )
+    gates.report(checks)
+    return checks
+
+
 def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
     """The whole release: nothing changes unless every gate passes."""
     result = Result("deploy", release, ExitCode.FAILED)
     if opts.gates:
-        current = dep.target.current()
-        result.gates = gates.preflight_from_settings(
-            dep.settings,
-            release=release,
-            branch=opts.branch,
-            ledger=dep.ledger,
-            staging_ledger=dep.staging_ledger,
-            override_branch=opts.override_branch,
-            current=current,
-        )
-        gates.report(result.gates)
+        result.gates = preflight(dep, release, opts)
         failed = ", ".join(c.name for c in result.gates if not c.ok)
         if failed and dep.settings.environment in DEPLOYED:
             raise ShipwrightError(f"preflight refused the deploy ({failed}); nothing changed")
         if failed:  # a laptop's development deploy: the gates inform, they do not block
             say(f"– gates not met ({failed}): advisory outside staging and production")
+    else:
+        say("– ungated (--no-gates): no preflight; recorded as such in the ledger")
     return _release_or_plan(dep, release, opts, result)
 
 
@@ -182,7 +183,7 @@ def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result
 def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: Result) -> Result:
     """Under --dry-run, the target's plan (gates were already printed); else the release."""
     if dep.runner.dry_run:
-        for step in dep.target.plan(release).steps:
+        for step in dep.target.plan(release, result.action).steps:
             say(f"would {step}")
         result.exit_code = ExitCode.OK
         return result
@@ -210,9 +211,8 @@ def _release(dep, release, opts, result: Result) -> Result:
                 outcome = _move(dep, action, release)
         except ConfigError:
             raise  # bad input: nothing ran, nothing to record
-        except BaseException as exc:  # an error, or Ctrl-C while a target restored itself
-            units = {r.name: r.unit() for r in getattr(dep.target, "last_runs", [])}
-            _aborted(dep, action, release, opts, current, exc, units)
+        except BaseException as exc:  # the target could not say where things stand
+            _aborted(dep, result, opts, current, exc, {}, "run invoke status to see what serves")
             raise
         result.outcome = outcome
         moved = time.monotonic() - started
@@ -235,7 +235,7 @@ def _release(dep, release, opts, result: Result) -> Result:
                 code, reverted = checked
             except BaseException as exc:  # Ctrl-C (or an error) after traffic moved
                 note = f"{release.version} was not verified (or the rollback did not finish)"
-                _aborted(dep, action, release, opts, current, exc, outcome.units, note)
+                _aborted(dep, result, opts, current, exc, outcome.units, note)
                 raise
         result.exit_code = code
         # "restored": the target put the previous release back itself (outcome.restored);
@@ -252,8 +252,9 @@ def _release(dep, release, opts, result: Result) -> Result:
             hosts=outcome.units,
             notes=notes,
             previous=current,
+            gates=_gate_record(result, opts),
         )
-        if code == ExitCode.OK and hasattr(dep.target, "prune"):
+        if code == ExitCode.OK:
             try:
                 keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
                 dep.target.prune(dep.ledger.needed_images(keep))
@@ -290,9 +291,17 @@ def _check(dep, release, opts, result: Result, current, source, baseline, notes)
     return _undo(dep, release, current, result, notes), True
 
 
-def _aborted(dep, action, release, opts, current, exc: BaseException, units, note="") -> None:
+def _gate_record(result: Result, opts: Options) -> list[dict[str, object]] | None:
+    """The gate results as the ledger keeps them; None for an ungated run."""
+    if result.action != "deploy" or not opts.gates:
+        return None
+    return [check.__dict__ for check in result.gates or []]
+
+
+def _aborted(dep, result: Result, opts, current, exc: BaseException, units, note="") -> None:
     """Record an interrupted run as broken (a human must look), tell Slack, and make a
     ShipwrightError exit with 4."""
+    action, release = result.action, result.release
     dep.ledger.record(
         action,
         release,
@@ -301,6 +310,7 @@ def _aborted(dep, action, release, opts, current, exc: BaseException, units, not
         hosts=units,
         previous=current,
         notes=[f"aborted: {type(exc).__name__}: {exc}"] + ([note] if note else []),
+        gates=_gate_record(result, opts),
     )
     _notify(dep, "failed", release, action.title(), detail=str(exc))
     if isinstance(exc, ShipwrightError):

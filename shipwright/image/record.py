@@ -18,6 +18,7 @@ from pathlib import Path
 from shipwright import PROJECT_ROOT
 from shipwright.errors import ConfigError
 from shipwright.image.reference import TAG
+from shipwright.state import state_dir
 
 SHOWN_VERSIONS = 5
 
@@ -51,7 +52,7 @@ class ImageRecord:
 
 
 def records_dir(root: Path = PROJECT_ROOT) -> Path:
-    return root / ".shipwright" / "images"
+    return state_dir(root) / "images"
 
 
 def _path(version: str, root: Path) -> Path:

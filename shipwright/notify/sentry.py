@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from shipwright.domain import Release
 from shipwright.notify import ci_link, send
 from shipwright.output import status
 from shipwright.redact import REDACTOR
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Release
 
 REQUIRED = ("SENTRY_AUTH_TOKEN", "SENTRY_ORG", "SENTRY_PROJECT")
 

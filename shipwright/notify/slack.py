@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipwright.domain import Release
 from shipwright.notify import ci_link, send
 from shipwright.output import status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Release
 
 #: event -> (emoji, words)
 EVENTS: dict[str, tuple[str, str]] = {

@@ -192,6 +192,14 @@ VARIABLES: tuple[Var, ...] = (
         default="docker.io/learinal/learinal-backend",
     ),
     Var("BASE_IMAGE", "image", "Dockerfile base image", default="node:18-alpine"),
+    Var("REDIS_IMAGE", "image", "Redis image of the local Compose stack (redis:7-alpine)"),
+    Var("MONGO_IMAGE", "image", "MongoDB image of the local Compose stack (mongo:7)"),
+    Var(
+        "SHIPWRIGHT_STATE_DIR",
+        "deploy",
+        "Where the tool keeps what it writes (CI and image records, env files, postmortems, "
+        "the local ledger); relative to the project root (default .shipwright)",
+    ),
     # --- the tool's own: deploy
     Var(
         "DEPLOY_TARGET",

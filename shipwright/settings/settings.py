@@ -39,6 +39,13 @@ class Settings:
     root: Path
     files: list[Path] = field(default_factory=list)
 
+    @property
+    def state_dir(self) -> Path:
+        """Where the tool keeps what it writes (:mod:`shipwright.state`)."""
+        from shipwright.state import VARIABLE, state_dir
+
+        return state_dir(self.root, self.get(VARIABLE))
+
     def get(self, key: str, default: str | None = None) -> str | None:
         value = self.values.get(key)
         return default if value in (None, "") else value

@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shipwright import PROJECT_ROOT
+from shipwright.domain import now_iso
 from shipwright.errors import ShipwrightError
 from shipwright.output import status
 from shipwright.redact import redact_obj
-from shipwright.targets.base import now_iso
+from shipwright.state import state_dir
 
 
 @dataclass
@@ -44,7 +45,7 @@ class StageResult:
 
 
 def record_dir(root: Path = PROJECT_ROOT) -> Path:
-    return root / ".shipwright" / "ci"
+    return state_dir(root) / "ci"
 
 
 def record(result: StageResult, sha: str, root: Path = PROJECT_ROOT) -> Path:

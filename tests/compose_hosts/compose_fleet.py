@@ -1,4 +1,4 @@
-"""A fleet of real SSH hosts (shipwright.sandbox) with the sample app's images pushed.
+"""A fleet of real SSH hosts (support.sandbox) with the sample app's images pushed.
 
 Why a module (not only fixtures): benchmarks/compose_deploy.py builds the same fleet.
 Images come from the local Node base with an inline Dockerfile running app/src, so the
@@ -20,13 +20,13 @@ from typing import Any
 
 from shipwright import PROJECT_ROOT
 from shipwright.checks.prober import Prober
+from shipwright.domain import Release
 from shipwright.errors import ShipwrightError
-from shipwright.flow import compose
+from shipwright.flow import commands
 from shipwright.ledger import Entry, Ledger
 from shipwright.lock import LockInfo
 from shipwright.runner import Result, Runner
 from shipwright.settings import Settings, load_settings
-from shipwright.targets.base import Release
 from shipwright.targets.compose_hosts.target import ComposeHostsTarget
 
 APP_NAME = "swtest"
@@ -95,7 +95,7 @@ class CapturingRunner(Runner):
 
 @dataclass
 class Fleet:
-    hosts: Any  # shipwright.sandbox.SshHosts
+    hosts: Any  # support.sandbox.SshHosts
     images: dict[str, str]
     extra: dict[str, str] = field(default_factory=dict)
     runner: CapturingRunner = field(default_factory=CapturingRunner)
@@ -129,12 +129,16 @@ class Fleet:
     def deploy(
         self, version: str | Release, *, hook=None, flags: dict | None = None, **extra: str
     ) -> tuple[int, Any]:
-        """(exit code, flow result or error) of compose.deploy, as the task runs it."""
+        """(exit code, flow result or error) of ``invoke deploy --no-gates --no-watch``,
+        as the task runs it (``hook`` injects faults into the rollout)."""
         release = version if isinstance(version, Release) else self.release(version)
         settings = self.settings(**extra)
-        options = {"reason": "test", **(flags or {})}
+        options = {"reason": "test", "gates": False, "watch": False, **(flags or {})}
+        target = ComposeHostsTarget(settings, self.runner, hook=hook)
         return self._exit(
-            lambda: compose.deploy(settings, self.runner, release, hook=hook, **options)
+            lambda: commands.deploy(
+                settings, self.runner, release=release, target=target, **options
+            )
         )
 
     def rollback(
@@ -142,7 +146,10 @@ class Fleet:
     ) -> tuple[int, Any]:
         settings = self.settings(**extra)
         options = {"reason": "test", **(flags or {})}
-        return self._exit(lambda: compose.rollback(settings, self.runner, to, hook=hook, **options))
+        target = ComposeHostsTarget(settings, self.runner, hook=hook)
+        return self._exit(
+            lambda: commands.rollback(settings, self.runner, to=to, target=target, **options)
+        )
 
     @staticmethod
     def _exit(call) -> tuple[int, Any]:
@@ -163,7 +170,7 @@ class Fleet:
         with self.target() as target:
             return {
                 h: (s.get("version") if "error" not in s else "unreachable")
-                for h, s in target.status().items()
+                for h, s in target.status().data.items()
             }
 
     def history(self) -> list[Entry]:
@@ -188,8 +195,7 @@ class Fleet:
 @contextlib.contextmanager
 def fleet(n: int = 3, *, isolated: bool = True) -> Iterator[Fleet]:
     import docker
-
-    from shipwright.sandbox import SshHosts, ensure_engine, ensure_node_base
+    from support.sandbox import SshHosts, ensure_engine, ensure_node_base
 
     engine = ensure_engine()
     client = docker.DockerClient(base_url=engine, timeout=300)

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.settings import load_settings
-from shipwright.targets.base import Release
 from shipwright.targets.compose_hosts import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts.hosts import parse_state

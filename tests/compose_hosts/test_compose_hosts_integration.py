@@ -1,5 +1,5 @@
 """Deploys and rollbacks against real hosts: three network namespaces, each with its own
-dockerd, sshd (key-only) and nginx, pulling from a real registry (shipwright.sandbox).
+dockerd, sshd (key-only) and nginx, pulling from a real registry (support.sandbox).
 
 A prober sends bounded traffic through every host's nginx during each deploy and
 rollback; every case ends with every host serving a known release, the lock released,
@@ -23,9 +23,9 @@ from compose_fleet import APP_NAME, ENVIRONMENT, Fleet, missing_components
 from compose_fleet import fleet as make_fleet
 from helpers import ROOT, invoke, require
 
+from shipwright.domain import Release
 from shipwright.errors import ExitCode
 from shipwright.lock import DeployLock
-from shipwright.targets.base import Release
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +138,7 @@ def test_release_that_never_gets_ready_changes_nothing(on_v1: Fleet):
     assert "nothing changed" in str(error) and "never became ready" in str(error)
     assert_ended(on_v1, "v1", "deploy", "failed")
     with on_v1.target() as target:  # the container that never got ready is gone
-        for info in target.status().values():
+        for info in target.status().data.values():
             assert "unhealthy" not in [slot["version"] for slot in info["slots"].values()]
 
 

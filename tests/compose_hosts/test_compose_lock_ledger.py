@@ -1,5 +1,5 @@
 """The deploy lock, the ledger and the direct (ungated, unwatched) deploy flow that
-compose.deploy runs: lock -> deploy -> verify -> record (pure, in memory)."""
+the one flow runs: lock -> deploy -> verify -> record (pure, in memory)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from shipwright import postmortem
+from shipwright.domain import Check, Checks, Outcome, Release
 from shipwright.errors import ConfigError, ExitCode
 from shipwright.flow import release as flow
+from shipwright.flow.session import Deployment
 from shipwright.ledger import JsonLinesLedgerStore, Ledger, MemoryLedgerStore
 from shipwright.lock import DeployLock, LockHeld, LockInfo, MemoryLockStore
 from shipwright.redact import MASK, REDACTOR
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks, Outcome, Release
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -98,7 +99,7 @@ def test_release_never_removes_someone_elses_lock():
 def test_break_lock_is_explicit_and_recorded():
     store, ledger = MemoryLockStore(), Ledger(MemoryLedgerStore(), "staging")
     DeployLock(store, "staging").acquire(reason="crashed run")
-    lock = DeployLock(store, "staging", ledger=ledger)
+    lock = DeployLock(store, "staging", on_break=ledger.record_lock_break)
     with lock.hold(version="v2", break_first=True, reason="ci stuck"):
         pass
     (entry,) = ledger.history()
@@ -252,11 +253,11 @@ def postmortems_in_tmp(monkeypatch, tmp_path):
     monkeypatch.setattr(postmortem, "write_postmortem", write)
 
 
-def deployment(target, ledger=None, store=None) -> flow.Deployment:
+def deployment(target, ledger=None, store=None) -> Deployment:
     settings = Settings("staging", {"DEPLOY_KEEP_IMAGES": "2"}, {}, Path.cwd())
     ledger = ledger or Ledger(MemoryLedgerStore(), "staging")
-    lock = DeployLock(store or MemoryLockStore(), "staging", ledger=ledger)
-    return flow.Deployment(settings, Runner(echo=False), target, ledger, lock)
+    lock = DeployLock(store or MemoryLockStore(), "staging", on_break=ledger.record_lock_break)
+    return Deployment(settings, Runner(echo=False), target, ledger, lock)
 
 
 DIRECT = flow.Options(gates=False, watch=False, reason="r")

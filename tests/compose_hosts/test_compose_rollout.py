@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from shipwright.domain import Release, exit_code_for
 from shipwright.errors import ExitCode, ShipwrightError
-from shipwright.targets.base import Release, exit_code_for
 from shipwright.targets.compose_hosts.hosts import HostState, SlotState
 from shipwright.targets.compose_hosts.rollout import Rollout
 from shipwright.targets.compose_hosts.switcher import HostRun

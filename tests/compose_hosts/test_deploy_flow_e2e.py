@@ -24,7 +24,7 @@ from helpers import require
 from shipwright import PROJECT_ROOT
 from shipwright.errors import ExitCode, ShipwrightError
 from shipwright.flow import release as flow
-from shipwright.flow.open import deployment
+from shipwright.flow.session import opened as deployment
 from shipwright.ledger import Ledger, MemoryLedgerStore
 from shipwright.runner import Runner
 from shipwright.settings import load_settings
@@ -209,8 +209,8 @@ def staging_services(address: str):
     import subprocess
     import tempfile
 
-    from shipwright.sandbox import free_port
-    from shipwright.sandbox._proc import tcp_answers, wait_until
+    from support.sandbox import free_port
+    from support.sandbox._proc import tcp_answers, wait_until
 
     redis_port = free_port()
     mongo = socket.create_server((address, 0))

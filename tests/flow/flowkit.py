@@ -27,19 +27,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import require
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_JS = ROOT / "app" / "src" / "server.js"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 APP_WAIT = float(os.environ.get("FLOW_APP_WAIT", "1200"))
 
 
-def need(condition: bool, why: str) -> None:
-    """Skip without the component -- but fail in CI, which must provide it."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must provide this component: {why}")
-        pytest.skip(why)
+need = require  # skips; fails in CI for integration tests (tests/conftest.py)
 
 
 def free_port() -> int:

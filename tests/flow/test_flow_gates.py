@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shipwright import gates
+from shipwright.domain import Release
 from shipwright.ledger import Entry, Ledger, MemoryLedgerStore
 from shipwright.stages.results import StageResult, record
-from shipwright.targets.base import Release
+
+pytestmark = pytest.mark.usefixtures("own_state")
 
 NOW = datetime(2024, 12, 10, 12, 0, tzinfo=UTC)
 SHA = "1a2b3c4d5e6f7a8b9c0d"

@@ -6,11 +6,11 @@ import socket
 import flowkit
 import pytest
 
+from shipwright.domain import Release
 from shipwright.notify import sentry, slack
 from shipwright.redact import MASK
 from shipwright.runner import Runner
 from shipwright.settings import load_settings
-from shipwright.targets.base import Release
 
 # fixtures (see flowkit's docstring for why they are not in a conftest.py)
 receiver = flowkit.receiver

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 import pytest
 
 from shipwright import metrics_report as report
+from shipwright.domain import Release
 from shipwright.ledger import Entry
 from shipwright.postmortem import CHECKLIST, write_postmortem
 from shipwright.redact import MASK, REDACTOR
-from shipwright.targets.base import Release
+
+pytestmark = pytest.mark.usefixtures("own_state")
 
 
 def statuses(rows):

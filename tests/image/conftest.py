@@ -1,6 +1,6 @@
 """Real components for the image and compose tests: engine, registry, local base images.
 
-The engine comes from shipwright.sandbox (started when none answers). Outside CI a
+The engine comes from support.sandbox (started when none answers). Outside CI a
 missing component skips the integration tests; with CI=true it fails them.
 """
 
@@ -11,24 +11,15 @@ import secrets
 from pathlib import Path
 
 import pytest
+from helpers import require
 
 from shipwright import PROJECT_ROOT
 from shipwright.image.tags import GitInfo
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-REDIS_TAG = "shipwright/redis:sandbox"
-
-
-def require(condition: bool, why: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must provide this component: {why}")
-        pytest.skip(why)
-
 
 @pytest.fixture(scope="session")
 def docker_host():
-    from shipwright.sandbox import dockerd
+    from shipwright.machine import dockerd
 
     try:
         host = dockerd.ensure_engine()
@@ -54,7 +45,7 @@ def client(docker_host):
 
 @pytest.fixture(scope="session")
 def node_base(client):
-    from shipwright.sandbox import base_image
+    from shipwright.machine import rootfs as base_image
 
     return base_image.ensure_node_base(client)
 
@@ -62,33 +53,16 @@ def node_base(client):
 @pytest.fixture(scope="session")
 def redis_image(client):
     """redis-server and redis-cli from the host in a busybox root filesystem."""
-    from shipwright.sandbox import base_image as b
+    from shipwright.machine import rootfs
 
-    try:
-        client.images.get(REDIS_TAG)
-        return REDIS_TAG
-    except Exception:  # noqa: BLE001 - not built yet
-        pass
     require(Path("/usr/bin/redis-server").exists(), "redis-server is not installed on the host")
-
-    def build(fs):
-        b._add_busybox(fs)
-        for tool in ("redis-server", "redis-cli"):
-            binary = os.path.realpath(b._which(tool))
-            fs.file(f"/usr/bin/{tool}", binary)
-            for lib in b._ldd(binary):
-                fs.host_path(lib)
-        fs.dir("/data", 0o777)
-        b._add_etc(fs, ca_bundle=False)
-
-    b._import(client, build, REDIS_TAG, list(b.ENV_CHANGES) + ["WORKDIR /data"])
-    return REDIS_TAG
+    return rootfs.ensure_redis_image(client)
 
 
 @pytest.fixture(scope="module")
 def registry(client):
     """A local registry; the images tagged for it are untagged again afterwards."""
-    from shipwright.sandbox.registry import Registry
+    from support.sandbox.registry import Registry
 
     with Registry() as reg:
         yield reg

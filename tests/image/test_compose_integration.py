@@ -13,13 +13,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from support.sandbox import _proc
 
 from shipwright import PROJECT_ROOT
 from shipwright.compose import local
 from shipwright.image import build as builder
 from shipwright.image.tags import GitInfo
 from shipwright.runner import Runner
-from shipwright.sandbox import _proc
 from shipwright.settings import load_settings
 
 pytestmark = pytest.mark.integration

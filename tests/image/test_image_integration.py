@@ -147,8 +147,7 @@ def test_push_records_the_registry_digest(production, registry, records_root, ma
 def _htpasswd_registry(tmp_path, user: str, password: str):
     """A docker-registry on 127.0.0.1 that demands basic auth."""
     import bcrypt
-
-    from shipwright.sandbox import _proc
+    from support.sandbox import _proc
 
     port = _proc.free_port()
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
@@ -186,7 +185,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_failed_push_via_the_cli_is_clear_and_non_zero(client, production, docker_host):
-    from shipwright.sandbox.registry import Registry
+    from support.sandbox.registry import Registry
 
     _, built = production
     with Registry() as gone:
@@ -213,7 +212,7 @@ def test_failed_push_via_the_cli_is_clear_and_non_zero(client, production, docke
 def test_push_with_credentials_and_a_clear_error_for_wrong_ones(
     tmp_path, client, production, docker_host
 ):
-    from shipwright.sandbox import _proc
+    from support.sandbox import _proc
 
     _, built = production
     proc, addr = _htpasswd_registry(tmp_path, "ci-bot", "right-password-123")

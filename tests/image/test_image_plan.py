@@ -17,6 +17,8 @@ from shipwright.image.tags import GitInfo
 from shipwright.runner import Runner
 from shipwright.settings import load_settings
 
+pytestmark = pytest.mark.usefixtures("own_state")
+
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 DIGEST = "sha256:" + "cd" * 32
 REPO = "127.0.0.1:5999/learinal-backend"

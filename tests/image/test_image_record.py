@@ -10,6 +10,8 @@ from shipwright.errors import ConfigError, ExitCode
 from shipwright.image import record as records
 from shipwright.image.record import ImageRecord
 
+pytestmark = pytest.mark.usefixtures("own_state")
+
 DIGEST = "sha256:" + "ab" * 32
 
 

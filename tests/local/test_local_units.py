@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from shipwright.domain import Outcome, Release
 from shipwright.errors import ConfigError
-from shipwright.lock import DeployLock, LockHeld, LockInfo
+from shipwright.lock import DeployLock, FileLockStore, LockHeld, LockInfo
 from shipwright.settings import load_settings
-from shipwright.targets.base import Outcome, Release
 from shipwright.targets.local_compose import commands as cmd
 from shipwright.targets.local_compose import images
-from shipwright.targets.local_compose.stores import FileLockStore
 from shipwright.targets.local_compose.target import LocalComposeTarget
 
 V1 = Release("development", "local-1111111", "127.0.0.1:5000/app:local-1111111@sha256:" + "1" * 64)
@@ -123,8 +122,7 @@ def test_mongodb_runs_in_the_stack_only_when_the_uri_is_this_machine(uri, local)
 
 def test_up_recreates_only_the_backend_and_waits_for_health(tmp_path: Path):
     stack = cmd.Stack.for_settings(
-        dev_settings(DEPLOY_READY_TIMEOUT="25", MONGO_URI="mongodb://127.0.0.1:27017/x"),
-        tmp_path,
+        dev_settings(DEPLOY_READY_TIMEOUT="25", MONGO_URI="mongodb://127.0.0.1:27017/x")
     )
     argv = stack.up(["docker", "compose"])
     assert argv[-6:] == ["up", "--detach", "--wait", "--wait-timeout", "25", "backend"]
@@ -137,13 +135,13 @@ def test_compose_environment_has_no_secret_and_local_defaults(tmp_path: Path, mo
     monkeypatch.delenv("BACKEND_HOST", raising=False)
     monkeypatch.delenv("HEALTHCHECK_INTERVAL", raising=False)
     secret = "jwt-secret-for-the-unit-test-0123456789"
-    stack = cmd.Stack.for_settings(dev_settings(JWT_SECRET=secret), tmp_path)
+    stack = cmd.Stack.for_settings(dev_settings(JWT_SECRET=secret))
     env = stack.environment()
     assert secret not in env.values()
     assert env["BACKEND_HOST"] == "127.0.0.1" and env["HEALTHCHECK_INTERVAL"] == "2s"
     assert env["SHIPWRIGHT_APP_ENV_FILE"] == str(stack.env_file)
     assert stack.third_party_images() == {"redis": "redis:7-alpine"}
-    own = cmd.Stack.for_settings(dev_settings(BACKEND_HOST="0.0.0.0"), tmp_path)
+    own = cmd.Stack.for_settings(dev_settings(BACKEND_HOST="0.0.0.0"))
     assert own.environment()["BACKEND_HOST"] == "0.0.0.0"
 
 
@@ -198,7 +196,7 @@ class _Scripted(LocalComposeTarget):
     """The target with compose replaced by a script of outcomes per version."""
 
     def __init__(self, tmp_path, serving, results):
-        super().__init__(dev_settings(), state_dir=tmp_path, client=object())
+        super().__init__(dev_settings(SHIPWRIGHT_STATE_DIR=str(tmp_path)), client=object())
         self.serving, self.results, self.calls, self.removed = serving, results, [], False
 
     def current(self):
@@ -233,8 +231,8 @@ def test_when_the_previous_does_not_come_back_a_human_is_needed(tmp_path):
 
 
 def test_a_failed_first_deploy_changes_nothing(tmp_path):
+    from shipwright.domain import exit_code_for
     from shipwright.errors import ExitCode
-    from shipwright.targets.base import exit_code_for
 
     target = _Scripted(tmp_path, None, {V2.version: False})
     outcome = target.deploy(V2)
@@ -245,8 +243,8 @@ def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
     from shipwright.runner import Runner
 
     runner = Runner(dry_run=True)
-    settings = dev_settings()
-    target = LocalComposeTarget(settings, runner, state_dir=tmp_path, client=object())
+    settings = dev_settings(SHIPWRIGHT_STATE_DIR=str(tmp_path))
+    target = LocalComposeTarget(settings, runner, client=object())
     steps = target.plan(V2).steps
     assert any(V2.image in s and "redis:7-alpine (redis)" in s for s in steps)
     wait = f" up --detach --wait --wait-timeout {settings['DEPLOY_READY_TIMEOUT']} backend"

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from shipwright.sandbox import _proc
-from shipwright.sandbox.sshhosts import GUARD_CIDR
+from support.sandbox import _proc
+from support.sandbox.sshhosts import GUARD_CIDR
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +29,7 @@ IS_ROOT = os.geteuid() == 0
 @pytest.fixture(scope="module")
 def docker_client():
     import docker
-
-    from shipwright.sandbox.dockerd import ensure_engine
+    from support.sandbox import ensure_engine
 
     client = docker.DockerClient(base_url=ensure_engine(), timeout=300)
     yield client
@@ -40,7 +38,7 @@ def docker_client():
 
 @pytest.fixture(scope="module")
 def busybox(docker_client):
-    from shipwright.sandbox.base_image import ensure_busybox_image
+    from shipwright.machine.rootfs import ensure_busybox_image
 
     return ensure_busybox_image(docker_client)
 
@@ -80,7 +78,7 @@ def _push(client, image: str, registry_addr: str, name: str) -> str:
 
 
 def test_engine_is_ensured_once_and_left_running(docker_client):
-    from shipwright.sandbox.dockerd import Engine, engine_answers, ensure_engine
+    from support.sandbox import Engine, engine_answers, ensure_engine
 
     t0 = time.monotonic()
     host = ensure_engine()
@@ -92,7 +90,7 @@ def test_engine_is_ensured_once_and_left_running(docker_client):
 
 
 def test_node_base_runs_node_npm_and_alpine_style_user_tools(docker_client, busybox):
-    from shipwright.sandbox.base_image import NODE_BASE_TAG, ensure_node_base
+    from shipwright.machine.rootfs import NODE_BASE_TAG, ensure_node_base
 
     assert ensure_node_base(docker_client) == NODE_BASE_TAG  # verifies node + npm itself
     attrs = docker_client.images.get(NODE_BASE_TAG).attrs["Config"]
@@ -113,7 +111,7 @@ def test_node_base_runs_node_npm_and_alpine_style_user_tools(docker_client, busy
 
 
 def test_registry_serves_the_same_storage_on_a_second_listener(docker_client, busybox):
-    from shipwright.sandbox.registry import Registry
+    from support.sandbox.registry import Registry
 
     with Registry() as reg:
         second = reg.add_listener("127.0.0.2")
@@ -129,7 +127,7 @@ def test_registry_serves_the_same_storage_on_a_second_listener(docker_client, bu
 
 
 def test_nginx_switches_upstream_without_failed_requests():
-    from shipwright.sandbox.nginx import Nginx
+    from support.sandbox.nginx import Nginx
 
     blue, green = _text_server("blue"), _text_server("green")
     try:
@@ -166,7 +164,7 @@ def test_nginx_switches_upstream_without_failed_requests():
 
 
 def test_redis_answers_and_keeps_nothing_on_disk():
-    from shipwright.sandbox.redis import Redis
+    from support.sandbox.redis import Redis
 
     with Redis() as redis:
         assert redis.uri.startswith("redis://127.0.0.1:")
@@ -181,8 +179,7 @@ def test_redis_answers_and_keeps_nothing_on_disk():
 
 def test_moto_serves_aws_apis_and_resets(monkeypatch):
     import boto3
-
-    from shipwright.sandbox.moto import MotoServer
+    from support.sandbox.moto import MotoServer
 
     with MotoServer() as moto:
         for key, value in moto.env().items():
@@ -199,7 +196,7 @@ def test_moto_serves_aws_apis_and_resets(monkeypatch):
 
 
 def test_loopback_hosts_run_commands_and_upload_over_fabric():
-    from shipwright.sandbox.sshhosts import SshHosts
+    from support.sandbox.sshhosts import SshHosts
 
     with SshHosts(2, isolated=False) as hosts:
         assert [h.address for h in hosts.hosts] == ["127.0.0.2", "127.0.0.3"]
@@ -226,7 +223,7 @@ def test_loopback_hosts_run_commands_and_upload_over_fabric():
 
 @pytest.mark.skipif(not IS_ROOT, reason="network namespaces need root")
 def test_isolated_hosts_have_own_engines_addresses_and_survive_a_crash(docker_client, busybox):
-    from shipwright.sandbox.sshhosts import SshHosts
+    from support.sandbox.sshhosts import SshHosts
 
     with SshHosts(2) as hosts:
         h0, h1 = hosts.hosts
@@ -278,12 +275,12 @@ def test_isolated_hosts_have_own_engines_addresses_and_survive_a_crash(docker_cl
 
 @pytest.mark.skipif(not IS_ROOT, reason="network namespaces need root")
 def test_sandbox_of_a_killed_process_is_cleaned_up_next_time(tmp_path):
-    from shipwright.sandbox.sshhosts import _pids_referencing, cleanup_stale
+    from support.sandbox.sshhosts import _pids_referencing, cleanup_stale
 
     ready = tmp_path / "ready"
     code = (
         "import sys, time, json\n"
-        "from shipwright.sandbox.sshhosts import SshHosts\n"
+        "from support.sandbox.sshhosts import SshHosts\n"
         "h = SshHosts(1).start()\n"
         "open(sys.argv[1], 'w').write(json.dumps([h.netns, str(h.work_dir)]))\n"
         "time.sleep(60)\n"

@@ -13,8 +13,8 @@ import secrets
 import shlex
 from dataclasses import dataclass
 
-from shipwright.errors import ConfigError
-from shipwright.targets.base import Release
+from shipwright.domain import Release
+from shipwright.image.reference import ImageRef
 
 SLOTS = ("blue", "green")
 DEFAULT_ROOT = "/var/lib/shipwright"
@@ -84,32 +84,18 @@ def slot_port(slot: str, base_port: int) -> int:
 
 def by_digest(image: str) -> str:
     """``repo:tag@sha256:…`` -> ``repo@sha256:…``; hosts pull by digest only."""
-    name, at, digest = image.partition("@")
-    if not at or not digest.startswith("sha256:") or len(digest) != 71:
-        raise ConfigError(
-            f"image {image!r} has no sha256 digest: hosts deploy by digest only "
-            "(push the image first, or pass --image repo@sha256:…)"
-        )
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return f"{name}@{digest}"
+    return ImageRef.parse(image).require_digest("hosts deploy by digest only").by_digest()
 
 
 def pull_reference(image: str, registry: str | None = None) -> str:
     """What a host pulls and runs: by digest, from ``registry`` when the hosts reach the
     registry under another address than the pusher (a mirror, a private network)."""
-    ref = by_digest(image)
-    if not registry:
-        return ref
-    repo, digest = ref.split("@", 1)
-    first, sep, rest = repo.partition("/")
-    path = rest if sep and ("." in first or ":" in first or first == "localhost") else repo
-    return f"{registry.rstrip('/')}/{path}@{digest}"
+    ref = ImageRef.parse(image).require_digest("hosts deploy by digest only")
+    return ref.on_registry(registry).by_digest()
 
 
 def repository_of(image: str, registry: str | None = None) -> str:
-    return pull_reference(image, registry).split("@", 1)[0]
+    return ImageRef.parse(image).on_registry(registry).repository
 
 
 # -- facts (read-only) ------------------------------------------------------------------
@@ -239,6 +225,18 @@ def run_container(
     parts += [f"--label {q(f'{k}={v}')}" for k, v in labels(release, slot).items()]
     parts.append(q(pull_reference(release.image, registry)))
     return f"docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
+
+
+def run_once(layout: Layout, image: str, command: list[str], registry: str | None = None) -> str:
+    """A one-off container of ``image`` (host network, the app's 0600 env file, removed
+    afterwards); the env file goes too, and the command's exit code is the shell's."""
+    env = path(layout.env_file("run"))
+    argv = " ".join(q(part) for part in command)
+    return (
+        f"docker run --rm --network host --env-file {env} "
+        f"--label {q(f'{LABEL}.run=1')} {q(pull_reference(image, registry))} {argv}; "
+        f"rc=$?; rm -f {env}; exit $rc"
+    )
 
 
 def http_ok(url: str, timeout: float = 2) -> str:
@@ -374,6 +372,8 @@ def lock_delete(lock_path: str, token: str | None = None) -> str:
     return f"if grep -qF {q(token)} {lp} 2>/dev/null; then rm -f {lp}; fi"
 
 
-def ledger_append(ledger_path: str, entry_json: str) -> str:
+def ledger_append(ledger_path: str, *entries_json: str) -> str:
+    """Append one JSON line per entry (one write: a short append is not interleaved)."""
     folder = path(ledger_path.rsplit("/", 1)[0])
-    return f"mkdir -p {folder} && printf '%s\\n' {q(entry_json)} >> {path(ledger_path)}"
+    lines = " ".join(q(e) for e in entries_json)
+    return f"mkdir -p {folder} && printf '%s\\n' {lines} >> {path(ledger_path)}"

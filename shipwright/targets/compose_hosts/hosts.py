@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from shipwright.domain import Release
 from shipwright.errors import CommandError
 from shipwright.runner import Runner
-from shipwright.targets.base import Release
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 

@@ -7,7 +7,7 @@ what would really be sent -- without connecting when the hosts' state is unknown
 
 from __future__ import annotations
 
-from shipwright.targets.base import Plan, Release
+from shipwright.domain import Plan, Release
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts.config import ComposeConfig
 from shipwright.targets.compose_hosts.rollout import batches

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from shipwright.domain import Outcome, Release
 from shipwright.output import status
-from shipwright.targets.base import Outcome, Release
 from shipwright.targets.compose_hosts.switcher import HostRun, Switcher
 
 T = TypeVar("T")

@@ -2,8 +2,10 @@
 
 Why on the hosts: no extra service to run, and whoever can deploy can read them. The
 lock is a file created with noclobber (O_EXCL) on the first host that answers. Ledger
-entries are JSON lines appended on every host (any host can answer "what was
-deployed" while another is down) and read from the first host that has any.
+entries are JSON lines appended on every reachable host and read merged (by entry id)
+from all of them; a host that missed entries -- down during a deploy, or rebuilt -- is
+given them back the next time the ledger is read, so any one host can answer "what was
+deployed".
 """
 
 from __future__ import annotations
@@ -104,20 +106,33 @@ def _parse_lock(text: str, environment: str) -> LockInfo:
 
 class HostLedgerStore(_OnHosts):
     def load(self, environment: str) -> list[dict[str, Any]]:
+        """Every reachable host's entries, merged by id, oldest first; hosts that lack
+        some get them appended (not under --dry-run)."""
+        per_host: dict[str, tuple[Host, set[str]]] = {}
+        merged: dict[str, dict[str, Any]] = {}
         for host, layout in self._reachable("reading the ledger"):
             entries = parse_lines(host.read(cmd.read_file(layout.ledger(environment))).stdout)
-            if entries:  # a host added later has an empty ledger: ask the next one
-                return entries
-        return []
+            per_host[host.name] = (host, {str(e.get("id", "")) for e in entries})
+            for entry in entries:
+                merged.setdefault(str(entry.get("id", "")), entry)
+        ordered = [merged[k] for k in sorted(merged)]
+        for host, have in per_host.values():
+            missing = [e for e in ordered if str(e.get("id", "")) not in have]
+            if missing:
+                self._write(host, environment, missing, "given back")
+        return ordered
 
     def append(self, environment: str, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, sort_keys=True, separators=(",", ":"))
-        results = on_each(
-            self.hosts,
-            lambda h: h.run(cmd.ledger_append(h.layout.ledger(environment), line), quiet=True),
-        )
+        results = on_each(self.hosts, lambda h: self._write(h, environment, [entry], ""))
         failed = {name: r for name, r in results.items() if isinstance(r, Exception)}
         for name, exc in failed.items():
             say(f"✘ {name}: ledger entry not written: {str(exc).splitlines()[0]}")
         if len(failed) == len(results):
             raise ShipwrightError(f"the ledger entry was written on no host: {', '.join(failed)}")
+
+    @staticmethod
+    def _write(host: Host, environment: str, entries: list[dict[str, Any]], why: str) -> None:
+        lines = [json.dumps(e, sort_keys=True, separators=(",", ":")) for e in entries]
+        host.run(cmd.ledger_append(host.layout.ledger(environment), *lines), quiet=True)
+        if why:
+            say(f"– {host.name}: {len(lines)} ledger entr{'y' if len(lines) == 1 else 'ies'} {why}")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from shipwright.domain import Release
 from shipwright.errors import ConfigError, ShipwrightError
-from shipwright.targets.base import Release
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts.hosts import Host, HostState, parse_state
 

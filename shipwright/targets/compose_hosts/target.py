@@ -1,22 +1,21 @@
 """The Compose-hosts target: releases on plain Docker hosts over SSH, blue-green per host.
 
-Why it knows nothing of the lock or the ledger: the deploy flow composes
-lock -> deploy -> record; the target only moves containers and nginx, and says
-where every host ended (Outcome.units, and :attr:`last_runs` for the result table).
+Why it knows nothing of the rules of the lock or the ledger: the deploy flow composes
+lock -> deploy -> record; the target moves containers and nginx, says where every host
+ended (Outcome.units), and keeps the lock and ledger files on the hosts (``storage``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
-from shipwright.errors import CommandError
+from shipwright.domain import Check, Checks, Outcome, Plan, Release, Run, Status
+from shipwright.errors import CommandError, ShipwrightError
 from shipwright.image.reference import registry_of
 from shipwright.output import say
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks, Outcome, Plan, Release
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts.config import ComposeConfig
 from shipwright.targets.compose_hosts.hosts import Host, HostState, hosts_for, on_each
@@ -42,7 +41,6 @@ class ComposeHostsTarget:
         self.runner = runner or Runner()
         self.hook = hook
         self.hosts: list[Host] = hosts_for(self.config, self.runner)
-        self.last_runs: list[HostRun] = []
 
     # -- storage for the flow -----------------------------------------------------------
     def lock_store(self) -> HostLockStore:
@@ -52,12 +50,12 @@ class ComposeHostsTarget:
         return HostLedgerStore(self.hosts)
 
     # -- Target protocol ------------------------------------------------------------------
-    def plan(self, release: Release, *, inspect: bool = False, action: str = "deploy") -> Plan:
-        """Commands per host; with ``inspect`` the hosts' serving slots are read first
-        (read-only), otherwise nothing connects."""
+    def plan(self, release: Release, action: str = "deploy") -> Plan:
+        """Commands per host; the hosts' serving slots are read first (read-only; a host
+        that does not answer is planned as "blue or green")."""
         layouts, serving = {}, {}
         for host in self.hosts:
-            state = self._try_state(host) if inspect else None
+            state = self._try_state(host)
             layouts[host.name] = (
                 host.layout
                 if state
@@ -110,14 +108,40 @@ class ComposeHostsTarget:
                 return state.serving
         return None
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def status(self) -> Status:
+        """Per host: the serving slot, its version and container health, the other slot."""
+        data: dict[str, dict] = {}
+        rows: list[tuple[str, ...]] = []
+        serving: Release | None = None
         for host in self.hosts:
             try:
-                out[host.name] = host.state().to_dict()
+                state = host.state()
             except CommandError as exc:
-                out[host.name] = {"error": str(exc).splitlines()[0]}
-        return out
+                data[host.name] = {"error": str(exc).splitlines()[0]}
+                rows.append((host.name, "-", "-", data[host.name]["error"], ""))
+                continue
+            data[host.name] = state.to_dict()
+            serving = serving or state.serving
+            slot = state.slots.get(state.active or "")
+            other = [
+                f"{s.slot}: {s.status} {s.release.version if s.release else ''}".strip()
+                for s in state.slots.values()
+                if s.slot != state.active
+            ]
+            health = f"{slot.status} ({slot.health})" if slot else "-"
+            nginx = "running" if state.nginx_running else "stopped"
+            rows.append(
+                (
+                    host.name,
+                    state.active or "-",
+                    state.serving.version if state.serving else "-",
+                    f"{health}, nginx {nginx}",
+                    "; ".join(other),
+                )
+            )
+        return Status(
+            serving, ("Host", "Slot", "Version", "Container", "Other slot"), rows, data=data
+        )
 
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         """The serving container's logs from every host (prefixed with the host)."""
@@ -135,8 +159,30 @@ class ComposeHostsTarget:
         for t in threads:
             t.join()
 
+    def run(
+        self, release: Release, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> Run:
+        """``docker run --rm`` of the release's image on the first host that answers, with
+        the app's variables in a 0600 file (removed afterwards)."""
+        variables = {**self.settings.app_environment(), **(env or {})}
+        variables["APP_VERSION"] = release.version
+        content = "".join(f"{k}={v}\n" for k, v in sorted(variables.items()))
+        for host in self.hosts:
+            try:
+                layout = host.layout
+            except CommandError as exc:
+                say(f"– {host.name}: unreachable ({str(exc).splitlines()[0]}); trying the next")
+                continue
+            host.run(cmd.prepare(layout), quiet=True)
+            host.run(cmd.pull(release.image, self.config.pull_registry), quiet=True)
+            host.runner.put_secret_file(host.connection, content, layout.env_file("run"))
+            script = cmd.run_once(layout, release.image, list(command), self.config.pull_registry)
+            result = host.run(script, check=False)
+            return Run(list(command), result.exit_code, result.stdout + result.stderr, host.name)
+        raise ShipwrightError(f"no host answers: {', '.join(h.name for h in self.hosts)}")
+
     # -- housekeeping ---------------------------------------------------------------------
-    def prune(self, needed: Iterable[str]) -> dict[str, int]:
+    def prune(self, needed: Iterable[str]) -> None:
         """Remove this app's pulled images the ledger no longer needs (the serving and
         the stopped previous one stay: docker refuses to remove an image in use)."""
         registry = self.config.pull_registry
@@ -156,13 +202,11 @@ class ComposeHostsTarget:
                 host.run(cmd.remove_images(ids), quiet=True)
             return len(ids)
 
-        removed: dict[str, int] = {}
         for name, result in on_each(self.hosts, one).items():
             if isinstance(result, Exception):
                 say(f"– {name}: images not pruned: {str(result).splitlines()[0]}")
-            else:
-                removed[name] = result
-        return removed
+            elif result:
+                say(f"– {name}: {result} unneeded image(s) removed")
 
     def close(self) -> None:
         for host in self.hosts:
@@ -173,7 +217,6 @@ class ComposeHostsTarget:
         cmd.by_digest(release.image)  # by digest only: a ConfigError before anything runs
         app_env = self.settings.app_environment()
         runs = [HostRun(host, release) for host in self.hosts]
-        self.last_runs = runs
         rollout = Rollout(
             [Switcher(r, app_env) for r in runs],
             batch_size=self.config.batch_size,

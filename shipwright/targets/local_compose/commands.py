@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipwright.compose import local
+from shipwright.domain import Release
 from shipwright.settings import Settings
-from shipwright.targets.base import Release
 from shipwright.targets.local_compose.images import is_loopback
 
 SERVICE = "backend"
@@ -30,11 +30,6 @@ LABEL = "io.shipwright"  # io.shipwright.version / .image / .release (the Releas
 #: probed every 2 s so ``up --wait`` returns soon after the app answers (not 10 s).
 DEFAULTS = {"BACKEND_HOST": "127.0.0.1", "HEALTHCHECK_INTERVAL": "2s"}
 THIRD_PARTY = {"redis": ("REDIS_IMAGE", "redis:7-alpine"), "mongodb": ("MONGO_IMAGE", "mongo:7")}
-
-
-def state_dir_for(settings: Settings) -> Path:
-    """Where the local target keeps its lock, ledger and override file."""
-    return settings.root / ".shipwright" / "local"
 
 
 def mongo_is_local(uri: str | None) -> bool:
@@ -55,8 +50,9 @@ class Stack:
     state_dir: Path
 
     @classmethod
-    def for_settings(cls, settings: Settings, state_dir: Path | None = None) -> Stack:
-        return cls(settings, Path(state_dir) if state_dir else state_dir_for(settings))
+    def for_settings(cls, settings: Settings) -> Stack:
+        """Lock, ledger and override file live in the state directory's ``local/``."""
+        return cls(settings, settings.state_dir / "local")
 
     # -- names ------------------------------------------------------------------------
     @property

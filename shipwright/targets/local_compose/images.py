@@ -16,7 +16,7 @@ from typing import Any
 
 from shipwright.errors import ConfigError, ShipwrightError
 from shipwright.image.engine import image_exists, short
-from shipwright.image.reference import registry_of
+from shipwright.image.reference import ImageRef, registry_of
 from shipwright.runner import Runner
 
 ALLOW_PULL = "SHIPWRIGHT_ALLOW_PULL"
@@ -53,12 +53,9 @@ def ensure_image(client: Any, runner: Runner, reference: str, what: str) -> bool
 
 def pull(client: Any, reference: str) -> None:
     """Pull ``reference`` (``repo:tag``, ``repo@sha256:…`` or both) or say why not."""
-    name, _, digest = reference.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    repository = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    tag = digest or (last.split(":", 1)[1] if ":" in last else "latest")
-    try:
-        client.api.pull(repository, tag=tag)  # the engine takes a digest as the tag too
+    ref = ImageRef.parse(reference)
+    try:  # the engine takes a digest as the tag too
+        client.api.pull(ref.repository, tag=ref.digest or ref.tag or "latest")
     except Exception as exc:  # noqa: BLE001 - APIError, connection errors
         raise ShipwrightError(f"docker pull {reference} failed: {short(exc)}") from None
     if not image_exists(client, reference):

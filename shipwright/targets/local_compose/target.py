@@ -24,20 +24,22 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from shipwright.checks import health
 from shipwright.compose import local
+from shipwright.domain import Check, Checks, Outcome, Plan, Release, Run, Status
 from shipwright.errors import CommandError, ConfigError, ShipwrightError
 from shipwright.image.engine import docker_client
+from shipwright.ledger import JsonLinesLedgerStore
+from shipwright.lock import FileLockStore
 from shipwright.output import say
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.base import Check, Checks, Outcome, Plan, Release
 from shipwright.targets.local_compose import commands as cmd
 from shipwright.targets.local_compose.images import ensure_image
-from shipwright.targets.local_compose.stores import FileLockStore, JsonLinesLedgerStore
 
 LOG_TAIL = 30  # lines of a failed backend's log shown before it is removed
 
@@ -50,12 +52,11 @@ class LocalComposeTarget:
         settings: Settings,
         runner: Runner | None = None,
         *,
-        state_dir=None,
         client: Any = None,
     ):
         self.settings = settings
         self.runner = runner or Runner()
-        self.stack = cmd.Stack.for_settings(settings, state_dir)
+        self.stack = cmd.Stack.for_settings(settings)
         self._client, self._own_client = client, client is None
 
     # -- storage for the flow -------------------------------------------------------------
@@ -75,8 +76,9 @@ class LocalComposeTarget:
         return local.compose_command(self.runner)
 
     # -- Target protocol ------------------------------------------------------------------
-    def plan(self, release: Release) -> Plan:
-        """What deploy/rollback runs, without touching the engine."""
+    def plan(self, release: Release, action: str = "deploy") -> Plan:
+        """What deploy/rollback runs (the same steps for both), without touching the
+        engine."""
         try:
             compose = self.compose()
         except ConfigError:
@@ -160,26 +162,29 @@ class LocalComposeTarget:
         container = self._backend()
         return None if container is None else self._release_of(container)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
+        """The stack's services (state, health, image) and the release that serves."""
         result = self.runner.local(
             self.stack.ps(self.compose()),
             env=self.stack.environment(),
             quiet=True,
             changes=False,
         )
-        services = {}
-        for row in _ps(result.stdout):
-            services[row.get("Service", "?")] = {
-                "state": row.get("State", ""),
-                "health": row.get("Health", ""),
-                "image": row.get("Image", ""),
-            }
-        serving = self.current()
-        return {
-            "project": self.stack.project,
-            "serving": serving.to_dict() if serving else None,
-            "services": services,
-        }
+        rows = [
+            (
+                row.get("Service", "?"),
+                row.get("State", ""),
+                row.get("Health", ""),
+                row.get("Image", ""),
+            )
+            for row in _ps(result.stdout)
+        ]
+        return Status(
+            self.current(),
+            ("Service", "State", "Health", "Image"),
+            rows,
+            data={"project": self.stack.project},
+        )
 
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         self.runner.local(
@@ -188,6 +193,38 @@ class LocalComposeTarget:
             changes=False,
             check=False,
         )
+
+    def run(
+        self, release: Release, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> Run:
+        """A one-off container of the release's image on the local engine (host network,
+        the app's variables through the engine API, never a command line), waited for
+        and removed; its exit code and output."""
+        variables = {**self.settings.app_environment(), **(env or {})}
+        variables["APP_VERSION"] = release.version
+        if self.runner.dry_run:
+            self.runner.api(f"docker run --rm {release.image} {' '.join(command)}", lambda: None)
+            return Run(list(command), 0, "", "local engine")
+        ensure_image(self.client, self.runner, release.image, "backend")
+        container = self.client.containers.run(
+            release.image,
+            list(command),
+            environment=variables,
+            network_mode="host",
+            detach=True,
+            labels={"io.shipwright.run": "1"},
+        )
+        try:
+            code = int(container.wait().get("StatusCode", 1))
+            logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        say(logs.rstrip())
+        return Run(list(command), code, logs, "local engine")
+
+    def prune(self, needed: Iterable[str]) -> None:
+        """Nothing: the images on a developer's engine and local registry are theirs
+        (they build and run them by hand too); ``invoke local.down`` removes the stack."""
 
     def close(self) -> None:
         if self._own_client and self._client is not None:

@@ -1,4 +1,4 @@
-"""Real local components for tests and the local deploy target.
+"""Real local components for the tests (never installed with the product).
 
 Why: the project deploys with Docker, registries, nginx blue-green switches,
 Redis, AWS and SSH hosts; its tests start the real things on this machine
@@ -6,9 +6,8 @@ Redis, AWS and SSH hosts; its tests start the real things on this machine
 with an idempotent start/stop (context manager) API; every process logs to a
 file in its own work dir and every start error quotes that log's tail.
 
-    dockerd     ensure_engine() -> DOCKER_HOST (starts a persistent dockerd if none answers)
+    engine      Engine: the Docker engine as a context manager (shipwright.machine.dockerd)
     registry    Registry: docker-registry on 127.0.0.1 (+ extra listeners, same storage)
-    base_image  ensure_node_base(client) / ensure_busybox_image(client): images from host files
     nginx       Nginx: own nginx instance with atomic switch_upstream()
     redis       Redis: redis-server without persistence
     moto        MotoServer: local AWS endpoint, env(), reset()
@@ -17,9 +16,16 @@ file in its own work dir and every start error quotes that log's tail.
 No module sends traffic anywhere but 127.0.0.0/8 and namespaces it created.
 """
 
+from shipwright.machine.dockerd import engine_answers, ensure_engine, stop_engine
+from shipwright.machine.rootfs import (
+    BUSYBOX_TAG,
+    NODE_BASE_TAG,
+    ensure_busybox_image,
+    ensure_node_base,
+)
+
 from ._proc import SandboxError, free_port, wait_until
-from .base_image import BUSYBOX_TAG, NODE_BASE_TAG, ensure_busybox_image, ensure_node_base
-from .dockerd import Engine, engine_answers, ensure_engine, stop_engine
+from .engine import Engine
 from .moto import MotoServer
 from .nginx import Nginx
 from .redis import Redis

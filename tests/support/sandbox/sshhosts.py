@@ -41,6 +41,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipwright.machine.dockerd import engine_answers, ensure_engine
+
 from ._proc import (
     SandboxError,
     descendants,
@@ -53,7 +55,6 @@ from ._proc import (
     stop_process,
     wait_until,
 )
-from .dockerd import engine_answers, ensure_engine
 from .registry import Registry
 
 __all__ = ["SshHost", "SshHosts", "cleanup_stale", "remove_guard_route", "GUARD_CIDR"]

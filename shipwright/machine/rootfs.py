@@ -1,13 +1,14 @@
 """Local base images, built from the host's own files with `docker import`.
 
-Why: no public registry can be pulled from here, so `node:18-alpine` is not
-available to tests.  The host has Node, npm, busybox-static and dumb-init; a
+Why: a machine that may not pull from a public registry (CI here, an air-gapped
+laptop) has no `node:18-alpine`.  The host has Node, npm, busybox-static and dumb-init; a
 root filesystem made of those (plus the libraries `ldd` lists, passwd/group
 and the machine's CA bundle -- TLS to the package registries is re-signed and
 npm fails with SELF_SIGNED_CERT_IN_CHAIN without it) is a working Node base.
-The real default stays a build argument of the project's Dockerfiles; tests
-pass this tag instead.  `ensure_busybox_image()` is a tiny (~2 MB) image for
-tests that only need a shell or `httpd`.
+The real default stays a build argument of the project's Dockerfiles; the local
+default and the tests pass this tag instead.  `ensure_busybox_image()` is a tiny (~2 MB) image for
+tests that only need a shell or `httpd`; `ensure_redis_image()` a Redis for the
+local Compose stack.
 """
 
 from __future__ import annotations
@@ -25,15 +26,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._proc import SandboxError, run
+from shipwright.image.engine import image_exists
+from shipwright.image.reference import ImageRef
+from shipwright.machine.process import MachineError, run
 
-__all__ = ["ensure_node_base", "ensure_busybox_image", "NODE_BASE_TAG", "BUSYBOX_TAG"]
+__all__ = [
+    "ensure_node_base",
+    "ensure_busybox_image",
+    "ensure_redis_image",
+    "NODE_BASE_TAG",
+    "BUSYBOX_TAG",
+    "REDIS_TAG",
+]
 
 NODE_BASE_TAG = "shipwright/node-base:18"
-BUSYBOX_TAG = "shipwright/busybox:sandbox"
+BUSYBOX_TAG = "shipwright/busybox:local"
+REDIS_TAG = "shipwright/redis:7-local"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ENV_CHANGES = ["ENV PATH=/usr/local/bin:/usr/bin:/bin"]
-RECIPE_LABEL = "org.shipwright.sandbox.recipe"
+RECIPE_LABEL = "org.shipwright.recipe"
 
 # Like node:18-alpine: root, a `node` user (1000:1000) and nobody/nogroup.
 _PASSWD = (
@@ -224,7 +235,7 @@ class _RootFs:
 def _which(name: str) -> str:
     path = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
     if not path:
-        raise SandboxError(f"{name}: not found on the host (run .ci/setup)")
+        raise MachineError(f"{name}: not found on the host (run .ci/setup)")
     return path
 
 
@@ -242,7 +253,7 @@ def _ldd(binary: str) -> list[str]:
 def _add_busybox(fs: _RootFs) -> None:
     busybox = os.path.realpath(_which("busybox"))
     if _ldd_dynamic(busybox):  # the image has no libraries for it
-        raise SandboxError(f"{busybox} is not static: install busybox-static")
+        raise MachineError(f"{busybox} is not static: install busybox-static")
     fs.file("/bin/busybox", busybox)
     applets = run([busybox, "--list"]).stdout.split()
     for applet in applets:
@@ -267,7 +278,7 @@ def _add_etc(fs: _RootFs, *, ca_bundle: bool) -> None:
     fs.data("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
     if ca_bundle:
         if not os.path.exists(CA_BUNDLE):
-            raise SandboxError(f"{CA_BUNDLE} missing on the host (apt-get install ca-certificates)")
+            raise MachineError(f"{CA_BUNDLE} missing on the host (apt-get install ca-certificates)")
         fs.file(CA_BUNDLE, os.path.realpath(CA_BUNDLE))
     fs.dir("/tmp", 0o1777)
     fs.dir("/var/tmp", 0o1777)
@@ -278,18 +289,8 @@ def _add_etc(fs: _RootFs, *, ca_bundle: bool) -> None:
         fs.dir(d)
 
 
-def _image_exists(client, tag: str) -> bool:
-    import docker.errors
-
-    try:
-        client.images.get(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
 def _import(client, build, tag: str, changes: list[str]) -> None:
-    repo, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    ref = ImageRef.parse(tag)
     try:
         previous = client.images.get(tag).id
     except Exception:  # noqa: BLE001 - ImageNotFound: nothing to replace
@@ -298,9 +299,11 @@ def _import(client, build, tag: str, changes: list[str]) -> None:
         tar_path = os.path.join(tmp, "rootfs.tar")
         with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT) as tar:
             build(_RootFs(tar))
-        client.api.import_image_from_file(tar_path, repository=repo, tag=version, changes=changes)
-    if not _image_exists(client, tag):
-        raise SandboxError(f"docker import of {tag} did not produce the image")
+        client.api.import_image_from_file(
+            tar_path, repository=ref.repository, tag=ref.tag or "latest", changes=changes
+        )
+    if not image_exists(client, tag):
+        raise MachineError(f"docker import of {tag} did not produce the image")
     if previous and previous != client.images.get(tag).id:
         with contextlib.suppress(Exception):  # still used by a container: keep it
             client.images.remove(previous)
@@ -310,7 +313,7 @@ def _run_in(client, tag: str, cmd: list[str]) -> str:
     try:
         out = client.containers.run(tag, cmd, network_mode="host", remove=True, stderr=True)
     except Exception as exc:  # ContainerError carries the container's stderr
-        raise SandboxError(f"{tag}: {' '.join(cmd)} failed: {exc}") from exc
+        raise MachineError(f"{tag}: {' '.join(cmd)} failed: {exc}") from exc
     return out.decode().strip()
 
 
@@ -347,7 +350,7 @@ def ensure_node_base(client, tag: str = NODE_BASE_TAG, *, verify: bool = True) -
     modules = "/usr/lib/node_modules"
     npm_cli = f"{modules}/npm/bin/npm-cli.js"
     if not os.path.isfile(npm_cli):
-        raise SandboxError(f"{modules}/npm missing on the host (install nodejs/npm)")
+        raise MachineError(f"{modules}/npm missing on the host (install nodejs/npm)")
     recipe = _recipe(
         os.path.realpath(node),
         os.path.realpath(dumb_init),
@@ -378,9 +381,9 @@ def ensure_node_base(client, tag: str = NODE_BASE_TAG, *, verify: bool = True) -
     if verify:
         try:
             if _run_in(client, tag, ["node", "-e", "console.log(1)"]) != "1":
-                raise SandboxError(f"{tag}: node did not print 1")
+                raise MachineError(f"{tag}: node did not print 1")
             if not re.match(r"^\d+\.\d+", _run_in(client, tag, ["npm", "--version"])):
-                raise SandboxError(f"{tag}: npm --version printed no version")
+                raise MachineError(f"{tag}: npm --version printed no version")
         except BaseException:
             client.images.remove(tag, force=True)
             raise
@@ -398,4 +401,33 @@ def ensure_busybox_image(client, tag: str = BUSYBOX_TAG) -> str:
         _add_etc(fs, ca_bundle=False)
 
     _import(client, build, tag, [*ENV_CHANGES, f"LABEL {RECIPE_LABEL}={recipe}"])
+    return tag
+
+
+def ensure_redis_image(client, tag: str = REDIS_TAG) -> str:
+    """redis-server and redis-cli from the host in a busybox root filesystem (a Compose
+    stack's redis command and healthcheck need just these); returns `tag`."""
+    server, cli = (os.path.realpath(_which(name)) for name in ("redis-server", "redis-cli"))
+    recipe = _recipe(server, cli, os.path.realpath(_which("busybox")))
+    if _up_to_date(client, tag, recipe):
+        return tag
+
+    def build(fs: _RootFs) -> None:
+        _add_busybox(fs)
+        for name, binary in (("redis-server", server), ("redis-cli", cli)):
+            fs.file(f"/usr/bin/{name}", binary)
+            for lib in _ldd(binary):
+                fs.host_path(lib)
+        fs.dir("/data", 0o777)
+        _add_etc(fs, ca_bundle=False)
+
+    changes = [*ENV_CHANGES, "WORKDIR /data", 'CMD ["redis-server"]']
+    _import(client, build, tag, [*changes, f"LABEL {RECIPE_LABEL}={recipe}"])
+    try:
+        version = _run_in(client, tag, ["redis-server", "--version"])
+        if "Redis server" not in version:
+            raise MachineError(f"{tag}: redis-server --version printed {version!r}")
+    except BaseException:
+        client.images.remove(tag, force=True)
+        raise
     return tag

@@ -1,13 +1,11 @@
-"""The Docker engine the tests build and push with.
+"""The Docker engine the local default and the tests build, push and deploy with.
 
 Why: on a fresh CI machine no engine runs; on a laptop one already does.
 `ensure_engine()` leaves an answering engine alone and otherwise starts
 `dockerd` *detached* (own session, re-parented to init) so that it outlives the
 Python process: the engine is meant to persist across test runs and nox
 sessions.  It never touches the machine's network (`--iptables=false
---bridge=none`), and it trusts the sandbox's private /16 as insecure registries
-so it could also talk to registry listeners on namespace bridge addresses
-(127.0.0.0/8 is insecure by default).
+--bridge=none`); 127.0.0.0/8 registries are insecure (plain HTTP) by default.
 """
 
 from __future__ import annotations
@@ -18,24 +16,20 @@ import subprocess
 import time
 from pathlib import Path
 
-from ._proc import SandboxError, file_lock, log_tail, pid_alive, stop_process, wait_until
-
-__all__ = [
-    "DEFAULT_HOST",
-    "SANDBOX_CIDR",
-    "ensure_engine",
-    "engine_answers",
-    "stop_engine",
-    "Engine",
-]
+from shipwright.machine.process import (
+    MachineError,
+    file_lock,
+    log_tail,
+    pid_alive,
+    stop_process,
+    wait_until,
+)
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-#: Private range the sandbox's namespaced hosts live in (see sshhosts.py).
-SANDBOX_CIDR = "10.213.0.0/16"
-STATE_DIR = Path(os.environ.get("SHIPWRIGHT_SANDBOX_STATE", "/var/tmp/shipwright-sandbox"))
+STATE_DIR = Path(os.environ.get("SHIPWRIGHT_MACHINE_STATE", "/var/tmp/shipwright-machine"))
 LOG = STATE_DIR / "dockerd.log"
 PIDFILE = "/var/run/docker.pid"
-_STARTED_MARK = STATE_DIR / "dockerd.started-by-sandbox"
+_STARTED_MARK = STATE_DIR / "dockerd.started-by-shipwright"
 
 
 def engine_answers(docker_host: str, timeout: float = 3) -> bool:
@@ -62,7 +56,7 @@ def ensure_engine(
     docker_host: str | None = None,
     *,
     timeout: float = 60,
-    insecure_registries: tuple[str, ...] = (SANDBOX_CIDR,),
+    insecure_registries: tuple[str, ...] = (),
 ) -> str:
     """Return a DOCKER_HOST whose engine answers, starting dockerd if needed.
 
@@ -75,12 +69,12 @@ def ensure_engine(
         return host
     sock = _socket_path(host)
     if sock is None:
-        raise SandboxError(
+        raise MachineError(
             f"Docker engine at {host} does not answer (and is not a local socket to start)"
         )
     dockerd = shutil.which("dockerd") or shutil.which("dockerd", path="/usr/sbin:/usr/bin")
     if not dockerd:
-        raise SandboxError("dockerd: not installed (run .ci/setup)")
+        raise MachineError("dockerd: not installed (run .ci/setup)")
     with file_lock(STATE_DIR / "dockerd.lock"):
         if engine_answers(host):  # someone else started it while we waited
             return host
@@ -120,7 +114,7 @@ def ensure_engine(
                 fh.seek(offset)
                 new = fh.read()
             if b"failed to start daemon" in new or b"setsid: failed" in new:
-                raise SandboxError(f"dockerd on {host} failed to start\n{log_tail(LOG)}")
+                raise MachineError(f"dockerd on {host} failed to start\n{log_tail(LOG)}")
             return False
 
         wait_until(ready, timeout=timeout, what=f"dockerd on {host}", log=LOG)
@@ -141,7 +135,7 @@ def _wait_for_previous(pidfile: str, host: str, timeout: float = 30) -> bool:
         if engine_answers(host, timeout=2):
             return True
         if time.monotonic() > end:
-            raise SandboxError(
+            raise MachineError(
                 f"dockerd pid {pid} ({pidfile}) is alive but does not answer\n{log_tail(LOG)}"
             )
         time.sleep(0.2)
@@ -173,39 +167,3 @@ def stop_engine(timeout: float = 30) -> bool:
     stop_process(pid, timeout=timeout)
     _STARTED_MARK.unlink(missing_ok=True)
     return True
-
-
-class Engine:
-    """Context-manager form: `with Engine() as docker_host: ...`.
-
-    By default the engine persists after the block (`persist=True`); with
-    `persist=False` an engine that *this block* started is stopped again.
-    """
-
-    def __init__(
-        self, docker_host: str | None = None, *, persist: bool = True, timeout: float = 60
-    ):
-        self.requested = docker_host
-        self.persist = persist
-        self.timeout = timeout
-        self.docker_host: str | None = None
-        self.started = False
-
-    def start(self) -> str:
-        if self.docker_host is None:
-            host = self.requested or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-            self.started = not engine_answers(host)
-            self.docker_host = ensure_engine(host, timeout=self.timeout)
-        return self.docker_host
-
-    def stop(self) -> None:
-        if self.started and not self.persist:
-            stop_engine()
-        self.started = False
-        self.docker_host = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
