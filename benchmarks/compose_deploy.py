@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "compose_hosts")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from compose_fleet import fleet, missing_components  # noqa: E402
+from support.fleet import fleet, missing_components  # noqa: E402
 
 from shipwright.flow import release as flow  # noqa: E402
 from shipwright.flow.session import opened  # noqa: E402

@@ -19,9 +19,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from compose_fleet import APP_NAME, ENVIRONMENT, Fleet, missing_components
-from compose_fleet import fleet as make_fleet
-from helpers import ROOT, invoke, require
+from helpers import invoke, require
+from support.fleet import APP_NAME, ENVIRONMENT, Fleet, missing_components
+from support.fleet import fleet as make_fleet
 
 from shipwright.domain import Release
 from shipwright.errors import ExitCode
@@ -100,34 +100,42 @@ def test_rolling_deploy_then_rollback_drop_no_request(on_v1: Fleet):
 
 def test_cli_status_history_and_dry_run(on_v1: Fleet):
     sets = [arg for k, v in on_v1.overrides().items() for arg in ("--set", f"{k}={v}")]
-    cli = ["--search-root", str(ROOT / "tasks"), "--collection", "compose"]
+    ungated = ("--no-gates", "--no-watch")
 
-    status = invoke(*cli, "status", "--env", ENVIRONMENT, "--json", *sets)
+    status = invoke("status", "--env", ENVIRONMENT, "--json", *sets)
     assert status.code == 0, status.output
-    hosts = json.loads(status.stdout)
+    state = json.loads(status.stdout)
+    hosts = state["details"]
+    assert state["serving"]["version"] == "v1"
     assert {h["version"] for h in hosts.values()} == {"v1"}
     assert {h["nginx"] for h in hosts.values()} == {"running"}
 
-    history = invoke(*cli, "history", "--env", ENVIRONMENT, "--json", *sets)
+    history = invoke("history", "--env", ENVIRONMENT, "--json", *sets)
     assert history.code == 0, history.output
     assert json.loads(history.stdout)["entries"][0]["release"]["version"] == "v1"
 
     before = len(on_v1.history())
     image = on_v1.images["v2"]
-    plan = invoke(*cli, "deploy", "--env", ENVIRONMENT, "--image", image, "--dry-run", *sets)
+    plan = invoke("deploy", "--env", ENVIRONMENT, "--image", image, *ungated, "--dry-run", *sets)
     assert plan.code == 0, plan.output
     idle = {"blue": "green", "green": "blue"}[hosts[on_v1.hosts.hosts[0].address]["active_slot"]]
     assert f"docker run -d --name swtest-{idle}" in plan.stdout and "(mode 0600)" in plan.stdout
     assert "blue, or green" not in plan.stdout  # the plan read which slot serves
     assert serving(on_v1) == {"v1"} and len(on_v1.history()) == before  # nothing changed
 
-    back = invoke(*cli, "rollback", "--env", ENVIRONMENT, "--to", "v2", "--dry-run", *sets)
-    assert back.code == 0 and "Plan (rollback" in back.stdout, back.output
+    back = invoke("rollback", "--env", ENVIRONMENT, "--to", "v1", "--dry-run", *sets)
+    assert back.code == 0 and "would rollback v1" in back.stdout, back.output
 
-    table = invoke(*cli, "deploy", "--env", ENVIRONMENT, "--image", image, *sets)
+    table = invoke("deploy", "--env", ENVIRONMENT, "--image", image, *ungated, *sets)
     assert table.code == 0, table.output
-    assert re.search(r"Host.+Batch.+Ended at.+Version.+Seconds", table.stdout)
+    assert re.search(r"Unit.+Ended.+Detail", table.stdout)
     assert table.stdout.count("switched") >= 3
+    assert (
+        json.loads(invoke("history", "--env", ENVIRONMENT, "--json", *sets).stdout)["entries"][0][
+            "gates"
+        ]
+        is None
+    )  # recorded as ungated
 
 
 # -- faults: each ends on the previous release, unlocked, recorded ------------------------

@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from compose_fleet import Fleet, missing_components
-from compose_fleet import fleet as make_fleet
 from helpers import require
+from support.fleet import Fleet, missing_components
+from support.fleet import fleet as make_fleet
 
 from shipwright import PROJECT_ROOT
 from shipwright.errors import ExitCode, ShipwrightError

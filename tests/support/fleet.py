@@ -195,6 +195,7 @@ class Fleet:
 @contextlib.contextmanager
 def fleet(n: int = 3, *, isolated: bool = True) -> Iterator[Fleet]:
     import docker
+
     from support.sandbox import SshHosts, ensure_engine, ensure_node_base
 
     engine = ensure_engine()
