@@ -8,63 +8,17 @@ used by the tool only.
 
 from __future__ import annotations
 
-import re
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from shipwright.settings.var import PORT, URL, Var, int_between, number
+from shipwright.settings.var import secret as _s
 
 BUILTIN_ENVIRONMENTS = ("development", "test", "staging", "production")
 DEPLOYED = frozenset({"staging", "production"})
 ALL = frozenset(BUILTIN_ENVIRONMENTS)
 
-
-@dataclass(frozen=True)
-class Var:
-    name: str
-    group: str
-    description: str
-    secret: bool = False
-    ship: bool = False
-    required_in: frozenset[str] = frozenset()
-    default: str | None = None
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None  # a regex the value must match in full
-    check: Callable[[str], str | None] | None = field(default=None, compare=False)
-
-    def problem_with(self, value: str) -> str | None:
-        """Why ``value`` is not acceptable, or None. Never includes the value if secret."""
-        if self.choices and value not in self.choices:
-            return f"{self.name} must be one of {', '.join(self.choices)}"
-        if self.pattern and not re.fullmatch(self.pattern, value):
-            shown = "its value" if self.secret else repr(value)
-            return f"{self.name}: {shown} does not match {self.pattern}"
-        if self.check:
-            return self.check(value)
-        return None
-
-
-def _int_between(low: int, high: int) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        if not value.isdigit() or not low <= int(value) <= high:
-            return f"must be a whole number from {low} to {high}, not {value!r}"
-        return None
-
-    return check
-
-
-def _number(value: str) -> str | None:
-    try:
-        float(value)
-    except ValueError:
-        return f"must be a number, not {value!r}"
-    return None
-
-
-def _s(name, group, description, **kw) -> Var:
-    return Var(name, group, description, secret=True, **kw)
-
-
-PORT = _int_between(1, 65535)
-URL = r"https?://\S+"
 
 VARIABLES: tuple[Var, ...] = (
     # --- core (specification: Core)
@@ -206,55 +160,21 @@ VARIABLES: tuple[Var, ...] = (
         "deploy",
         "Where releases go",
         default="compose",
-        choices=("compose", "local", "ecs", "apprunner", "k8s"),
+        choices=("compose", "local", "ecs", "ecs-express", "apprunner", "k8s"),
     ),
-    Var("DEPLOY_HOSTS", "hosts", "Comma-separated SSH hosts (host or host:port)"),
-    Var("SSH_USER", "hosts", "SSH user on the hosts", default="deploy"),
-    Var("SSH_KEY_FILE", "hosts", "Private key file for the hosts"),
-    Var(
-        "DEPLOY_BATCH_SIZE",
-        "hosts",
-        "Hosts switched per batch",
-        default="1",
-        check=_int_between(1, 1000),
-    ),
-    Var(
-        "DEPLOY_PROXY_PORT",
-        "hosts",
-        "Port nginx serves the app on, per host",
-        default="80",
-        check=PORT,
-    ),
-    Var("DEPLOY_PULL_REGISTRY", "hosts", "Registry address the hosts pull from, when it differs"),
-    Var("DEPLOY_HOST_ROOT", "hosts", "State folder on the hosts (nginx, env files, ledger)"),
     Var(
         "DEPLOY_READY_TIMEOUT",
-        "hosts",
+        "deploy",
         "Seconds a new container may take to answer /readyz",
         default="60",
-        check=_number,
-    ),
-    Var(
-        "DEPLOY_DRAIN_SECONDS",
-        "hosts",
-        "Seconds the old container gets to drain",
-        default="30",
-        check=_number,
+        check=number,
     ),
     Var(
         "DEPLOY_KEEP_IMAGES",
-        "hosts",
+        "deploy",
         "Good releases whose images are never pruned",
         default="3",
-        check=_int_between(1, 100),
-    ),
-    Var("DEPLOY_CONNECT_TIMEOUT", "hosts", "SSH connect timeout (s)", default="10", check=_number),
-    Var(
-        "DEPLOY_COMMAND_TIMEOUT",
-        "hosts",
-        "Timeout of one remote command (s)",
-        default="600",
-        check=_number,
+        check=int_between(1, 100),
     ),
     Var("APP_URL", "checks", "Base URL that serves the app (smoke tests)", pattern=URL),
     Var(
@@ -263,32 +183,43 @@ VARIABLES: tuple[Var, ...] = (
         "Health endpoints checked after a deploy",
         default="/health,/livez,/readyz",
     ),
-    Var("WATCH_SECONDS", "checks", "Post-deploy watch window", default="300", check=_number),
+    Var("WATCH_SECONDS", "checks", "Post-deploy watch window", default="300", check=number),
     Var(
         "ERROR_RATE_MAX",
         "checks",
         "Error rate that passes (fraction)",
         default="0.01",
-        check=_number,
+        check=number,
     ),
     Var(
         "ERROR_RATE_ROLLBACK",
         "checks",
         "Error rate that rolls back (fraction)",
         default="0.05",
-        check=_number,
+        check=number,
     ),
-    Var("P95_MAX_MS", "checks", "p95 latency that passes (ms)", default="500", check=_number),
+    Var("P95_MAX_MS", "checks", "p95 latency that passes (ms)", default="500", check=number),
     Var(
         "STAGING_SOAK_HOURS",
         "checks",
         "Hours a version must serve on staging first",
         default="24",
-        check=_number,
+        check=number,
     ),
 )
 
-SCHEMA: dict[str, Var] = {v.name: v for v in VARIABLES}
+#: Each target package declares its own settings in a ``variables`` module.
+TARGET_VARIABLES = ("shipwright.targets.compose_hosts.variables",)
+
+
+def _declared() -> tuple[Var, ...]:
+    found = list(VARIABLES)
+    for module in TARGET_VARIABLES:
+        found += importlib.import_module(module).VARIABLES
+    return tuple(found)
+
+
+SCHEMA: dict[str, Var] = {v.name: v for v in _declared()}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import pytest
 from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.settings import load_settings
-from shipwright.targets.compose_hosts import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts.hosts import parse_state
 from shipwright.targets.compose_hosts.plan import build_plan
 from shipwright.targets.compose_hosts.rollout import batches
