@@ -33,9 +33,7 @@ def down(c, env="development", file=None, volumes=False, set=None, dry_run=False
     """Stop and remove the local Compose stack."""
     from shipwright.compose import local
 
-    local.down(
-        settings_for(env, set), runner_for(c, dry_run), _file(env, file), volumes=volumes
-    )
+    local.down(settings_for(env, set), runner_for(c, dry_run), _file(env, file), volumes=volumes)
 
 
 @task(help=flag_help("env", "file", "set", "json", own=HELP), iterable=["set"])

@@ -27,9 +27,7 @@ pytestmark = pytest.mark.integration
 def deploy(h: Harness, release: Release) -> int:
     """The exit code of an ungated, unwatched deploy of ``release``."""
     try:
-        commands.deploy(
-            h.settings, Runner(echo=False), release=release, gates=False, watch=False
-        )
+        commands.deploy(h.settings, Runner(echo=False), release=release, gates=False, watch=False)
     except ShipwrightError as exc:
         return int(exc.exit_code)
     return 0

@@ -285,7 +285,8 @@ def test_sandbox_of_a_killed_process_is_cleaned_up_next_time(tmp_path):
         "open(sys.argv[1], 'w').write(json.dumps([h.netns, str(h.work_dir)]))\n"
         "time.sleep(60)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'tests'}"}
     child = subprocess.Popen([sys.executable, "-c", code, str(ready)], env=env)
     try:
         _proc.wait_until(ready.exists, timeout=30, what="child sandbox", proc=child)

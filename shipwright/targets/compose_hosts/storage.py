@@ -111,15 +111,29 @@ class HostLedgerStore(_OnHosts):
         per_host: dict[str, tuple[Host, set[str]]] = {}
         merged: dict[str, dict[str, Any]] = {}
         for host, layout in self._reachable("reading the ledger"):
-            entries = parse_lines(host.read(cmd.read_file(layout.ledger(environment))).stdout)
+            try:
+                text = host.read(cmd.read_file(layout.ledger(environment))).stdout
+            except CommandError as exc:
+                if not unreachable(exc):
+                    raise
+                say(f"– {host.name}: unreachable, its ledger copy skipped")
+                continue
+            entries = parse_lines(text)
             per_host[host.name] = (host, {str(e.get("id", "")) for e in entries})
             for entry in entries:
                 merged.setdefault(str(entry.get("id", "")), entry)
         ordered = [merged[k] for k in sorted(merged)]
+        if not per_host:
+            raise ShipwrightError(
+                f"no host answers (reading the ledger): {', '.join(h.name for h in self.hosts)}"
+            )
         for host, have in per_host.values():
             missing = [e for e in ordered if str(e.get("id", "")) not in have]
             if missing:
-                self._write(host, environment, missing, "given back")
+                try:
+                    self._write(host, environment, missing, "given back")
+                except CommandError as exc:
+                    say(f"– {host.name}: missing ledger entries not written: {exc.tail}")
         return ordered
 
     def append(self, environment: str, entry: dict[str, Any]) -> None:
