@@ -16,7 +16,7 @@ def compose_harness():
     missing = missing_components()
     require(not missing, f"real SSH hosts need: {', '.join(missing)}")
     with fleet(2) as built:
-        settings = built.settings(DEPLOY_BATCH_SIZE="1")
+        settings = built.settings(DEPLOY_BATCH_SIZE="1", LOG_LEVEL="info")  # logs to read
         yield Harness(
             "compose",
             settings,
