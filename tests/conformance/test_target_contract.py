@@ -50,7 +50,8 @@ def ensure(h: Harness, release: Release) -> None:
     assert serving(h) == release.version
 
 
-def test_deploy_makes_the_release_current_and_is_recorded(harness: Harness):
+def test_deploy_makes_the_release_current_and_is_recorded(harness: Harness, request):
+    harness.require(request)
     first, second = harness.good
     ensure(harness, first)
     assert deploy(harness, second) == 0
@@ -61,7 +62,8 @@ def test_deploy_makes_the_release_current_and_is_recorded(harness: Harness):
     assert entry.gates is None  # ungated, and the ledger says so
 
 
-def test_rollback_returns_to_the_previous_release(harness: Harness):
+def test_rollback_returns_to_the_previous_release(harness: Harness, request):
+    harness.require(request)
     first, second = harness.good
     ensure(harness, first)
     assert deploy(harness, second) == 0
@@ -72,7 +74,8 @@ def test_rollback_returns_to_the_previous_release(harness: Harness):
     assert entry.previous["version"] == second.version
 
 
-def test_a_failed_deploy_leaves_the_previous_release_serving(harness: Harness):
+def test_a_failed_deploy_leaves_the_previous_release_serving(harness: Harness, request):
+    harness.require(request)
     first = harness.good[0]
     ensure(harness, first)
     assert deploy(harness, harness.bad) == harness.bad_exit
@@ -82,7 +85,8 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(harness: Harness):
     assert (entry.action, entry.version, entry.result) == ("deploy", harness.bad.version, expected)
 
 
-def test_a_held_lock_refuses_a_second_deploy(harness: Harness):
+def test_a_held_lock_refuses_a_second_deploy(harness: Harness, request):
+    harness.require(request)
     first, second = harness.good
     ensure(harness, first)
     with opened(harness.settings, Runner(echo=False), staging=False) as dep:
@@ -98,7 +102,8 @@ def test_a_held_lock_refuses_a_second_deploy(harness: Harness):
     assert serving(harness) == first.version
 
 
-def test_two_deploys_started_at_once_exactly_one_proceeds(harness: Harness):
+def test_two_deploys_started_at_once_exactly_one_proceeds(harness: Harness, request):
+    harness.require(request)
     first, second = harness.good
     ensure(harness, first)
     codes: dict[str, int | str] = {}
@@ -125,7 +130,8 @@ def test_two_deploys_started_at_once_exactly_one_proceeds(harness: Harness):
     assert serving(harness) == second.version
 
 
-def test_run_returns_the_commands_real_exit_code_and_output(harness: Harness):
+def test_run_returns_the_commands_real_exit_code_and_output(harness: Harness, request):
+    harness.require(request)
     first = harness.good[0]
     ensure(harness, first)
     with opened(harness.settings, Runner(echo=False), staging=False) as dep:
@@ -134,7 +140,8 @@ def test_run_returns_the_commands_real_exit_code_and_output(harness: Harness):
     assert "conformance-42" in result.output
 
 
-def test_status_and_logs_answer(harness: Harness, capfd):
+def test_status_and_logs_answer(harness: Harness, capfd, request):
+    harness.require(request)
     first = harness.good[0]
     ensure(harness, first)
     with opened(harness.settings, Runner(echo=False), staging=False) as dep:
