@@ -156,10 +156,17 @@ def ci_gate(
 
 
 def audit_gate(
-    sha: str, *, root: Path = PROJECT_ROOT, record: dict[str, Any] | None = None
+    sha: str,
+    *,
+    environment: str = "production",
+    override: bool = False,
+    root: Path = PROJECT_ROOT,
+    record: dict[str, Any] | None = None,
 ) -> Check:
     """No critical vulnerability in the commit's audit (lower levels pass, as the
-    specification's audit stage "continues on non-critical issues")."""
+    specification's audit stage "continues on non-critical issues"). A scanner that
+    could not audit is never clean: production refuses it unless overridden (the
+    override is recorded with the gates); elsewhere it is reported, not blocking."""
     name = "no critical vulnerability"
     if not sha or sha == "unknown":
         return Check(name, False, "the commit is unknown: cannot find its audit")
@@ -172,12 +179,24 @@ def audit_gate(
     bad = [f"{s['name']}: {s.get('detail') or 'critical'}" for s in steps if s.get("ok") is False]
     if bad:
         return Check(name, False, "; ".join(bad))
-    ran = [s["name"] for s in steps if s.get("ok") is True]
-    skipped = [s["name"] for s in steps if s.get("ok") is None]
-    detail = f"{', '.join(ran) or 'no scanner'} clean"
-    if skipped:
-        detail += f" (not run: {', '.join(skipped)})"
-    return Check(name, bool(ran), detail if ran else f"{sha[:12]}: no scanner ran")
+    clean = [s["name"] for s in steps if s.get("ok") is True]
+    unaudited = [s["name"] for s in steps if s.get("ok") is None and _could_not(s)]
+    parts = [f"{', '.join(clean)} clean"] if clean else []
+    if unaudited:
+        parts.append(f"could not audit: {', '.join(unaudited)}")
+    detail = "; ".join(parts) or f"{sha[:12]}: no scanner ran"
+    if not unaudited:
+        return Check(name, bool(clean), detail)
+    if override:
+        return Check(name, True, f"OVERRIDDEN (--override-audit): {detail}")
+    if environment == "production":
+        return Check(name, False, f"{detail} (production needs an audit; --override-audit)")
+    return Check(name, True, f"{detail} (not blocking in {environment})")
+
+
+def _could_not(step: dict[str, Any]) -> bool:
+    """A scanner that ran and could not audit (not one that was skipped by choice)."""
+    return str(step.get("detail", "")).startswith("could not audit")
 
 
 # -- staging soak -----------------------------------------------------------------------------
@@ -294,6 +313,7 @@ def preflight(
     staging_ledger: Any = None,
     soak_hours: float = 24.0,
     override_branch: bool = False,
+    override_audit: bool = False,
     current: Release | None = None,
     root: Path = PROJECT_ROOT,
     record: dict[str, Any] | None = None,
@@ -307,7 +327,7 @@ def preflight(
         [
             branch_gate(branch, environment, override=override_branch),
             ci_gate(sha, record=data),
-            audit_gate(sha, record=data),
+            audit_gate(sha, environment=environment, override=override_audit, record=data),
         ]
     )
     if environment == "production":

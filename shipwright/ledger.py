@@ -53,6 +53,7 @@ class Entry:
     #: The preflight gates as evaluated (name, ok, detail; overrides say OVERRIDDEN);
     #: None when the run was ungated (``--no-gates``) or is not a deploy.
     gates: list[dict[str, Any]] | None = None
+    approved_by: str = ""  # who approved, and how (shipwright.approval); "" when not needed
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -158,6 +159,7 @@ class Ledger:
         notes: list[str] | None = None,
         previous: Release | None = None,
         gates: list[dict[str, Any]] | None = None,
+        approved_by: str = "",
     ) -> Entry:
         entry = Entry(
             action=action,
@@ -170,6 +172,7 @@ class Ledger:
             notes=list(notes or []),
             previous=previous.to_dict() if previous else None,
             gates=[dict(g) for g in gates] if gates is not None else None,
+            approved_by=approved_by,
         )
         data = entry.to_dict()  # redacted
         self.store.append(self.environment, data)

@@ -14,15 +14,18 @@ from shipwright.cli import (
 HELP = {
     "image": "deploy this image reference (repo[:tag]@sha256:…) instead of a recorded version",
     "override-branch": "deploy although the branch rules say otherwise (recorded)",
+    "override-audit": "deploy to production although a scanner could not audit (recorded)",
     "no-gates": "skip the preflight gates (recorded as ungated in the ledger)",
     "no-watch": "skip the post-deploy watch window",
+    "yes": "approve without the prompt where the environment needs approval (recorded)",
     "dry-run": "print the plan, gates included, and change nothing",
-    "version-run": "run in this recorded version's image (default: what serves now)",
     "command": "the command, when not given after -- (split like a shell would)",
 }
+RUN_VERSION = {"version": "run in this recorded version's image (default: what serves now)"}
 
 
 @task(
+    auto_shortflags=False,
     help=flag_help(
         "env",
         "version",
@@ -31,8 +34,10 @@ HELP = {
         "lock-wait",
         "break-lock",
         "override-branch",
+        "override-audit",
         "no-gates",
         "no-watch",
+        "yes",
         "dry-run",
         "set",
         "json",
@@ -50,8 +55,10 @@ def deploy(
     lock_wait=0,
     break_lock=False,
     override_branch=False,
+    override_audit=False,
     no_gates=False,
     no_watch=False,
+    yes=False,
     dry_run=False,
     set=None,
     json=False,
@@ -68,15 +75,18 @@ def deploy(
         lock_wait=float(lock_wait),
         break_lock=break_lock,
         override_branch=override_branch,
+        override_audit=override_audit,
         gates=not no_gates,
         watch=not no_watch,
+        yes=yes,
         as_json=json,
     )
 
 
 @task(
+    auto_shortflags=False,
     help=flag_help(
-        "env", "to", "reason", "lock-wait", "break-lock", "dry-run", "set", "json", own=HELP
+        "env", "to", "reason", "lock-wait", "break-lock", "yes", "dry-run", "set", "json", own=HELP
     ),
     iterable=["set"],
 )
@@ -88,6 +98,7 @@ def rollback(
     reason="",
     lock_wait=0,
     break_lock=False,
+    yes=False,
     dry_run=False,
     set=None,
     json=False,
@@ -102,11 +113,12 @@ def rollback(
         reason=reason,
         lock_wait=float(lock_wait),
         break_lock=break_lock,
+        yes=yes,
         as_json=json,
     )
 
 
-@task(help=flag_help("env", "set", "json", own=HELP), iterable=["set"])
+@task(auto_shortflags=False, help=flag_help("env", "set", "json"), iterable=["set"])
 @reports_errors
 def status(c, env=None, set=None, json=False):
     """What serves now, per unit (host, service, task, pod)."""
@@ -115,7 +127,7 @@ def status(c, env=None, set=None, json=False):
     commands.status(settings_for(require_env(env), set), runner_for(c), as_json=json)
 
 
-@task(help=flag_help("env", "set", "json", "limit", own=HELP), iterable=["set"])
+@task(auto_shortflags=False, help=flag_help("env", "set", "json", "limit"), iterable=["set"])
 @reports_errors
 def history(c, env=None, set=None, json=False, limit=20):
     """What served: the ledger, newest first (and who holds the lock)."""
@@ -126,7 +138,7 @@ def history(c, env=None, set=None, json=False, limit=20):
     )
 
 
-@task(help=flag_help("env", "set", "follow", "since", own=HELP), iterable=["set"])
+@task(auto_shortflags=False, help=flag_help("env", "set", "follow", "since"), iterable=["set"])
 @reports_errors
 def logs(c, env=None, set=None, follow=False, since=None):
     """The app's logs from where it serves."""
@@ -137,8 +149,8 @@ def logs(c, env=None, set=None, follow=False, since=None):
 
 @task(
     name="run",
-    help=flag_help("env", "image", "set", "dry-run", own=HELP)
-    | {"version": HELP["version-run"], "command": HELP["command"]},
+    auto_shortflags=False,
+    help=flag_help("env", "image", "command", "set", "dry-run", own=HELP | RUN_VERSION),
     iterable=["set"],
 )
 @reports_errors

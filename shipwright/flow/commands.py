@@ -8,7 +8,8 @@ what it means for the user.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 from shipwright import output
 from shipwright.domain import Release, Run, Status
@@ -39,8 +40,10 @@ def deploy(
     lock_wait: float = 0.0,
     break_lock: bool = False,
     override_branch: bool = False,
+    override_audit: bool = False,
     gates: bool = True,
     watch: bool = True,
+    yes: bool = False,
     as_json: bool = False,
     release: Release | None = None,
     target: Target | None = None,
@@ -53,9 +56,12 @@ def deploy(
         lock_wait=lock_wait,
         break_lock=break_lock,
         override_branch=override_branch,
+        override_audit=override_audit,
         gates=gates,
         watch=watch,
         branch=branch(),
+        yes=yes,
+        ask=terminal_prompt(),
     )
     try:
         release = release or flow.release_for(settings, runner, version, image)
@@ -78,13 +84,25 @@ def rollback(
     reason: str = "",
     lock_wait: float = 0.0,
     break_lock: bool = False,
+    yes: bool = False,
     as_json: bool = False,
     target: Target | None = None,
 ) -> flow.Result:
-    opts = flow.Options(reason=reason or "rollback", lock_wait=lock_wait, break_lock=break_lock)
+    opts = flow.Options(
+        reason=reason or "rollback",
+        lock_wait=lock_wait,
+        break_lock=break_lock,
+        yes=yes,
+        ask=terminal_prompt(),
+    )
     with opened(settings, runner, staging=False, target=target) as dep:
         result = flow.rollback(dep, to, opts)
     return _finish(result, as_json)
+
+
+def terminal_prompt() -> Callable[[str], str] | None:
+    """``input`` when a person can answer (stdin and stdout are terminals), else None."""
+    return input if sys.stdin.isatty() and sys.stdout.isatty() else None
 
 
 def _finish(result: flow.Result, as_json: bool) -> flow.Result:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shipwright import gates, metrics_report, postmortem
+from shipwright import approval, gates, metrics_report, postmortem
 from shipwright.checks import health, metrics, smoke, watch
 from shipwright.checks.prober import Prober
 from shipwright.domain import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
@@ -38,11 +38,16 @@ class Options:
     lock_wait: float = 0.0
     break_lock: bool = False
     override_branch: bool = False
+    override_audit: bool = False
     gates: bool = True
     watch: bool = True
     branch: str = ""
     #: Called with each watch sample after it is printed (progress for callers).
     on_sample: Callable[[watch.Sample], None] | None = None
+    #: Approval (see shipwright.approval): --yes, or how to ask at a terminal.
+    yes: bool = False
+    ask: Callable[[str], str] | None = None
+    approved_by: str = ""  # filled in once approved, recorded in the ledger
 
 
 @dataclass
@@ -151,6 +156,7 @@ def preflight(dep: Deployment, release: Release, opts: Options) -> Checks:
         ledger=dep.ledger,
         staging_ledger=staging,
         override_branch=opts.override_branch,
+        override_audit=opts.override_audit,
         current=dep.target.current(),
     )
     gates.report(checks)
@@ -181,12 +187,17 @@ def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result
 
 
 def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: Result) -> Result:
-    """Under --dry-run, the target's plan (gates were already printed); else the release."""
+    """Under --dry-run, the target's plan (gates were already printed); else approval
+    (where the environment needs it), then the release."""
     if dep.runner.dry_run:
         for step in dep.target.plan(release, result.action).steps:
             say(f"would {step}")
         result.exit_code = ExitCode.OK
         return result
+    what = f"{result.action} {release.version}"
+    opts.approved_by = approval.approve(dep.settings, what, yes=opts.yes, ask=opts.ask)
+    if opts.approved_by:
+        say(f"✔ approved by {opts.approved_by}")
     _notify(dep, "started", release, result.action.title())
     return _release(dep, release, opts, result)
 
@@ -253,6 +264,7 @@ def _release(dep, release, opts, result: Result) -> Result:
             notes=notes,
             previous=current,
             gates=_gate_record(result, opts),
+            approved_by=opts.approved_by,
         )
         if code == ExitCode.OK:
             try:
@@ -311,6 +323,7 @@ def _aborted(dep, result: Result, opts, current, exc: BaseException, units, note
         previous=current,
         notes=[f"aborted: {type(exc).__name__}: {exc}"] + ([note] if note else []),
         gates=_gate_record(result, opts),
+        approved_by=opts.approved_by,
     )
     _notify(dep, "failed", release, action.title(), detail=str(exc))
     if isinstance(exc, ShipwrightError):

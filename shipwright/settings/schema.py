@@ -156,6 +156,13 @@ VARIABLES: tuple[Var, ...] = (
     ),
     # --- the tool's own: deploy
     Var(
+        "DEPLOY_APPROVAL",
+        "deploy",
+        "required: a deploy or rollback needs approval (typed name or --yes); unset: "
+        "production only",
+        choices=("required", "none"),
+    ),
+    Var(
         "DEPLOY_TARGET",
         "deploy",
         "Where releases go",

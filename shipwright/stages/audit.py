@@ -53,18 +53,20 @@ def _load(findings: Findings, text: str):
     return data
 
 
-def parse_npm_audit(text: str) -> Findings:
-    """npm audit --json (npm 7+): metadata.vulnerabilities holds counts by severity."""
+def parse_npm_audit(text: str, exit_code: int = 0) -> Findings:
+    """npm audit --json (npm 7+): metadata.vulnerabilities holds counts by severity. A
+    report without them is "could not audit", whatever else it says: npm 11 answers a
+    405 from the advisory endpoint with ``message``/``statusCode`` and an ``error`` whose
+    summary is empty (and exits 1), which must never read as clean."""
     findings = Findings("npm audit")
     if (data := _load(findings, text)) is None:
         return findings
-    if "error" in data:
-        error = data["error"]
-        findings.error = error.get("summary", str(error)) if isinstance(error, dict) else str(error)
-        return findings
-    counts = data.get("metadata", {}).get("vulnerabilities")
-    if counts is None:
-        findings.error = "npm audit report has no metadata.vulnerabilities"
+    counts = (data.get("metadata") or {}).get("vulnerabilities")
+    if not isinstance(counts, dict):
+        error = data.get("error")
+        reason = (error.get("summary") or error.get("detail")) if isinstance(error, dict) else error
+        reason = reason or data.get("message") or f"npm audit exited {exit_code} without a report"
+        findings.error = str(reason).strip()
         return findings
     findings.counts.update({k: int(counts.get(k, 0)) for k in LEVELS})
     return findings
@@ -123,7 +125,7 @@ def run(
         quiet=True,
         changes=False,
     )
-    reports = [parse_npm_audit(npm.stdout)]
+    reports = [parse_npm_audit(npm.stdout, npm.exit_code)]
     pip = runner.local(
         ["pip-audit", "--format", "json", "--progress-spinner", "off"],
         cwd=str(PROJECT_ROOT),

@@ -1,7 +1,10 @@
-"""Stage results: collected per stage, printed as ✔/✘, recorded per commit.
+"""Stage results: collected per stage, printed as ✔/✘, recorded per commit and stage.
 
 The deploy gates read the record: a version may only deploy when its commit's CI
-stages passed and its audit found nothing critical.
+stages passed and its audit found nothing critical. Each stage writes its own file,
+``<state>/ci/<sha>/<stage>.json``: CI runs the stages in separate jobs, and when their
+artifacts are downloaded into one folder (``merge-multiple``) every stage's file
+survives -- one shared file per commit would keep only the last job's.
 """
 
 from __future__ import annotations
@@ -49,19 +52,31 @@ def record_dir(root: Path = PROJECT_ROOT) -> Path:
 
 
 def record(result: StageResult, sha: str, root: Path = PROJECT_ROOT) -> Path:
-    """Add this stage's result to the commit's CI record."""
-    path = record_dir(root) / f"{sha}.json"
+    """Write this stage's result for the commit (replacing an earlier run of it)."""
+    path = record_dir(root) / sha / f"{result.stage}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.exists() else {"sha": sha, "stages": {}}
-    data["stages"][result.stage] = {
+    data = {
+        "sha": sha,
+        "stage": result.stage,
         "ok": result.ok,
         "when": now_iso(),
         "steps": [asdict(s) for s in result.steps],
     }
-    path.write_text(json.dumps(redact_obj(data), indent=2, sort_keys=True))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(redact_obj(data), indent=2, sort_keys=True))
+    tmp.replace(path)
     return path
 
 
 def load_record(sha: str, root: Path = PROJECT_ROOT) -> dict:
-    path = record_dir(root) / f"{sha}.json"
-    return json.loads(path.read_text()) if path.exists() else {"sha": sha, "stages": {}}
+    """Every recorded stage of the commit: ``{"sha", "stages": {stage: result}}``."""
+    stages: dict[str, dict] = {}
+    folder = record_dir(root) / sha
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("stage") == path.stem:
+            stages[path.stem] = {k: data[k] for k in ("ok", "when", "steps") if k in data}
+    return {"sha": sha, "stages": stages}

@@ -109,6 +109,7 @@ class Fleet:
             "DEPLOY_HOSTS": ",".join(f"{h.address}:{h.port}" for h in self.hosts.hosts),
             "SSH_USER": self.hosts.user,
             "SSH_KEY_FILE": self.hosts.key_file,
+            "SSH_KNOWN_HOSTS": self.hosts.known_hosts,
             "DEPLOY_BATCH_SIZE": "3",
             "APP_NAME": APP_NAME,
             "DEPLOY_PROXY_PORT": str(PROXY_PORT),

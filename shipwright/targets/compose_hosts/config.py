@@ -57,6 +57,9 @@ class ComposeConfig:
     command_timeout: float = 600.0  # any one remote command (a pull of a big image included)
     registry_user: str | None = None
     registry_password: str | None = None
+    host_key_checking: str = "strict"  # or accept-new (shipwright.targets.compose_hosts.hostkeys)
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts
+    host_keys: str | None = None  # pinned known_hosts lines, ";"-separated
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -94,6 +97,9 @@ class ComposeConfig:
             command_timeout=number("DEPLOY_COMMAND_TIMEOUT", 600),
             registry_user=settings.get("DOCKER_USERNAME"),
             registry_password=settings.get("DOCKER_PASSWORD"),
+            host_key_checking=settings.get("SSH_HOST_KEY_CHECKING", "strict"),
+            known_hosts=settings.get("SSH_KNOWN_HOSTS"),
+            host_keys=settings.get("SSH_HOST_KEYS"),
         )
         values.update(overrides)
         config = cls(**values)

@@ -17,13 +17,15 @@ from shipwright.domain import Release
 from shipwright.errors import CommandError
 from shipwright.runner import Runner
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import hostkeys
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 
 T = TypeVar("T")
 
 
 def connect(address: HostAddress, config: ComposeConfig) -> Any:
-    """A Fabric connection with key-only auth (no agent, no password prompts)."""
+    """A Fabric connection with key-only auth (no agent, no password prompts) that trusts
+    only the host keys the environment names (:mod:`.hostkeys`)."""
     from fabric import Config, Connection
 
     kwargs: dict[str, Any] = {"allow_agent": False, "look_for_keys": config.key_file is None}
@@ -31,7 +33,7 @@ def connect(address: HostAddress, config: ComposeConfig) -> Any:
         kwargs["key_filename"] = config.key_file
     kwargs.update(banner_timeout=config.connect_timeout, auth_timeout=config.connect_timeout)
     fabric_config = Config(overrides={"run": {"in_stream": False}})
-    return Connection(
+    connection = Connection(
         address.host,
         user=config.user,
         port=address.port,
@@ -39,6 +41,13 @@ def connect(address: HostAddress, config: ComposeConfig) -> Any:
         connect_kwargs=kwargs,
         config=fabric_config,
     )
+    hostkeys.trust(
+        connection.client,
+        checking=config.host_key_checking,
+        known_hosts=config.known_hosts,
+        pinned=config.host_keys,
+    )
+    return connection
 
 
 @dataclass
@@ -126,6 +135,9 @@ class Host:
             try:
                 conn.open()
             except Exception as exc:  # refused, timed out, auth failed, no route …
+                rejected = hostkeys.explain(exc, self.name, self.config.known_hosts)
+                if rejected is not None:
+                    raise rejected from None
                 raise CommandError(
                     "ssh connect", -1, f"{type(exc).__name__}: {exc}", self.name
                 ) from None

@@ -10,6 +10,24 @@ VARIABLES: tuple[Var, ...] = (
     Var("SSH_USER", "hosts", "SSH user on the hosts", default="deploy"),
     Var("SSH_KEY_FILE", "hosts", "Private key file for the hosts"),
     Var(
+        "SSH_HOST_KEY_CHECKING",
+        "hosts",
+        "strict: only known or pinned host keys; accept-new: trust a host seen for the "
+        "first time (and remember it), refuse a changed key",
+        default="strict",
+        choices=("strict", "accept-new"),
+    ),
+    Var(
+        "SSH_KNOWN_HOSTS",
+        "hosts",
+        "known_hosts file the hosts' keys are checked against (default ~/.ssh/known_hosts)",
+    ),
+    Var(
+        "SSH_HOST_KEYS",
+        "hosts",
+        "Pinned host keys: known_hosts lines separated by ';' (only these are trusted)",
+    ),
+    Var(
         "DEPLOY_BATCH_SIZE",
         "hosts",
         "Hosts switched per batch",

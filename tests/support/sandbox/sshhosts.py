@@ -340,6 +340,20 @@ class SshHosts:
         return str(self.work_dir / "id_ed25519")
 
     @property
+    def known_hosts(self) -> str:
+        """A known_hosts file naming every host with the hosts' (shared) host key, so
+        clients can check keys strictly, as against real hosts."""
+        assert self.work_dir is not None
+        key = (self.work_dir / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+        path = self.work_dir / "known_hosts"
+        lines = [
+            f"{h.address if h.port == 22 else f'[{h.address}]:{h.port}'} {' '.join(key)}"
+            for h in self.hosts
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        return str(path)
+
+    @property
     def push_addr(self) -> str:
         assert self.registry is not None
         return self.registry.addr
