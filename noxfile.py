@@ -11,6 +11,7 @@ developer runs by hand.
 from __future__ import annotations
 
 import json
+import os
 
 import nox
 
@@ -29,6 +30,11 @@ def invoke(session: nox.Session, *args: str) -> None:
     session.run("invoke", *args)
 
 
+def approved() -> list[str]:
+    """In GitHub Actions the job's environment protection rules were the approval."""
+    return ["--yes"] if os.environ.get("GITHUB_ACTIONS") == "true" else []
+
+
 def release(session: nox.Session, environment: str) -> None:
     """Image then deploy, for one environment; the local default prepares its engine."""
     if environment == "development":
@@ -36,7 +42,7 @@ def release(session: nox.Session, environment: str) -> None:
         session.env.update(json.loads(overrides))
     invoke(session, "image.build", "--env", environment)
     invoke(session, "image.push", "--env", environment)
-    invoke(session, "deploy", "--env", environment)
+    invoke(session, "deploy", "--env", environment, *approved())
 
 
 @nox.session

@@ -181,10 +181,13 @@ def audit_gate(
         return Check(name, False, "; ".join(bad))
     clean = [s["name"] for s in steps if s.get("ok") is True]
     unaudited = [s["name"] for s in steps if s.get("ok") is None and _could_not(s)]
+    skipped = [s["name"] for s in steps if s.get("ok") is None and not _could_not(s)]
     parts = [f"{', '.join(clean)} clean"] if clean else []
     if unaudited:
         parts.append(f"could not audit: {', '.join(unaudited)}")
     detail = "; ".join(parts) or f"{sha[:12]}: no scanner ran"
+    if skipped:
+        detail += f" (not run: {', '.join(skipped)})"
     if not unaudited:
         return Check(name, bool(clean), detail)
     if override:

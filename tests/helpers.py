@@ -47,3 +47,11 @@ def require(condition: bool, why: str) -> None:
     an ``integration`` test into a failure (CI provides every component)."""
     if not condition:
         pytest.skip(why)
+
+
+def project_root(path: Path) -> Path:
+    """A project root at ``path`` with an ``envs/`` holding this project's app schema
+    (envs/schema.yml) and no env files: for tests that write their own."""
+    (path / "envs").mkdir(parents=True, exist_ok=True)
+    (path / "envs" / "schema.yml").write_text((ROOT / "envs" / "schema.yml").read_text())
+    return path

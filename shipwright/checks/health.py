@@ -71,7 +71,7 @@ def health_from_settings(
     settings: Settings, base_url: str | None = None, *, deadline: float | None = None
 ) -> Checks:
     """HEALTH_PATHS on APP_URL (or ``base_url``, e.g. one host before it joins the pool);
-    HEALTH_DEADLINE seconds (default 60) when the lead adds it to the schema."""
+    waiting up to HEALTH_DEADLINE seconds."""
     paths = settings.items_list("HEALTH_PATHS") or list(DEFAULT_PATHS)
     wait = (
         deadline

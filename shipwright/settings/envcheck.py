@@ -8,7 +8,6 @@ from shipwright import PROJECT_ROOT
 from shipwright.errors import ConfigError
 from shipwright.output import emit_json, status, table
 from shipwright.settings.loader import load_settings, parse_assignments
-from shipwright.settings.schema import SCHEMA
 from shipwright.settings.settings import Settings
 from shipwright.settings.validate import tracked_problems
 
@@ -39,7 +38,7 @@ def show(settings: Settings, *, as_json: bool = False) -> None:
     shown = settings.redacted()
     rows = []
     for key in sorted(shown):
-        var = SCHEMA.get(key)
+        var = settings.schema.get(key)
         rows.append(
             {
                 "key": key,
@@ -72,7 +71,7 @@ def diff(first: str, second: str, *, as_json: bool = False) -> list[dict]:
         va, vb = a.values.get(key), b.values.get(key)
         if va == vb:
             continue
-        secret = Settings.is_secret(key)
+        secret = a.is_secret(key) or b.is_secret(key)
         changed.append(
             {
                 "key": key,

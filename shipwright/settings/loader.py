@@ -19,7 +19,7 @@ from dotenv.parser import parse_stream
 from shipwright import PROJECT_ROOT
 from shipwright.errors import ConfigError
 from shipwright.redact import REDACTOR
-from shipwright.settings.schema import BUILTIN_ENVIRONMENTS, SCHEMA
+from shipwright.settings.schema import BUILTIN_ENVIRONMENTS, schema_for
 from shipwright.settings.settings import Problem, Settings, Source
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -167,10 +167,11 @@ def load_settings(
             f" (add envs/.env.{environment} to create one)"
         )
     environ = os.environ if environ is None else environ
+    schema = schema_for(root)
     problems: list[Problem] = []
     entries: dict[str, _Entry] = {
         name: _Entry(var.default, Source("schema default"), expand=False)
-        for name, var in SCHEMA.items()
+        for name, var in schema.variables.items()
         if var.default is not None
     }
     files = layer_files(environment, root)
@@ -178,7 +179,7 @@ def load_settings(
         if path.is_file():
             entries.update(_read_file(path, root, problems))
     for key, value in environ.items():
-        if key in SCHEMA or key in entries:
+        if key in schema.variables or key in entries:
             entries[key] = _Entry(value, Source("process environment"), expand=False)
     for key, value in (overrides or {}).items():
         entries[key] = _Entry(value, Source("--set"), expand=True)
@@ -190,6 +191,7 @@ def load_settings(
         sources={k: e.source for k, e in entries.items()},
         root=root,
         files=files,
+        schema=schema,
     )
     REDACTOR.add_all(settings.secret_values())
     if validate:

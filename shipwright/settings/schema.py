@@ -1,18 +1,25 @@
 """The declared variables: what each is for, where it is required, whether it is secret.
 
-Groups follow the specification (core, database, authentication, AWS, payment, AI
-services, monitoring) plus the tool's own (ci, deploy, image, hosts, checks,
-notifications). ``ship=True`` variables are handed to the application; the others are
-used by the tool only.
+The tool's own settings (groups aws, ci, notifications, image, deploy, checks) are
+declared here, each target's in its own ``variables`` module; the app's variables
+(the specification's core, database, authentication, payment, AI and monitoring groups)
+and their per-environment rules are the project's data in ``envs/schema.yml``
+(:mod:`shipwright.settings.appschema`). ``ship=True`` variables are handed to the
+application; the others are used by the tool only.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from shipwright.settings.var import PORT, URL, Var, int_between, number
+from shipwright import PROJECT_ROOT
+from shipwright.errors import ConfigError
+from shipwright.settings import appschema
+from shipwright.settings.appschema import Rule
+from shipwright.settings.var import URL, Var, int_between, number
 from shipwright.settings.var import secret as _s
 
 BUILTIN_ENVIRONMENTS = ("development", "test", "staging", "production")
@@ -21,106 +28,11 @@ ALL = frozenset(BUILTIN_ENVIRONMENTS)
 
 
 VARIABLES: tuple[Var, ...] = (
-    # --- core (specification: Core)
-    Var(
-        "NODE_ENV",
-        "core",
-        "Node runtime mode",
-        ship=True,
-        default="development",
-        choices=("development", "test", "production"),
-    ),
-    Var("PORT", "core", "Port the app listens on", ship=True, default="3000", check=PORT),
-    Var(
-        "LOG_LEVEL",
-        "core",
-        "App log level",
-        ship=True,
-        default="info",
-        choices=("debug", "info", "warn", "error"),
-    ),
-    # --- database
-    _s(
-        "MONGO_URI",
-        "database",
-        "MongoDB connection string",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r"mongodb(\+srv)?://\S+",
-    ),
-    _s(
-        "REDIS_URI",
-        "database",
-        "Redis connection string",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r"rediss?://\S+",
-    ),
-    # --- authentication
-    _s(
-        "JWT_SECRET",
-        "authentication",
-        "Access-token signing key (>= 32 chars)",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r".{32,}",
-    ),
-    _s(
-        "JWT_REFRESH_SECRET",
-        "authentication",
-        "Refresh-token signing key (>= 32 chars)",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r".{32,}",
-    ),
-    Var("GOOGLE_CLIENT_ID", "authentication", "Google OAuth client id", ship=True),
-    _s("GOOGLE_CLIENT_SECRET", "authentication", "Google OAuth client secret", ship=True),
-    Var("FACEBOOK_APP_ID", "authentication", "Facebook app id", ship=True),
-    _s("FACEBOOK_APP_SECRET", "authentication", "Facebook app secret", ship=True),
-    # --- AWS
+    # --- AWS (boto3 reads these; a local endpoint for tests)
     _s("AWS_ACCESS_KEY_ID", "aws", "AWS access key id"),
     _s("AWS_SECRET_ACCESS_KEY", "aws", "AWS secret access key"),
     Var("AWS_REGION", "aws", "AWS region", ship=True, default="us-east-1"),
-    Var("AWS_S3_BUCKET", "aws", "Upload bucket", ship=True),
     Var("AWS_ENDPOINT_URL", "aws", "Alternative AWS endpoint (a local emulator)", pattern=URL),
-    # --- payment
-    Var(
-        "PAYMENT_PROVIDER",
-        "payment",
-        "stripe, or mock in development",
-        ship=True,
-        default="stripe",
-        choices=("stripe", "mock"),
-    ),
-    _s(
-        "STRIPE_SECRET_KEY",
-        "payment",
-        "Stripe secret key (sk_test_ / sk_live_)",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r"sk_(test|live)_\S+",
-    ),
-    _s(
-        "STRIPE_WEBHOOK_SECRET",
-        "payment",
-        "Stripe webhook signing secret",
-        ship=True,
-        required_in=DEPLOYED,
-        pattern=r"whsec_\S+",
-    ),
-    _s("SEPAY_API_KEY", "payment", "SePay API key", ship=True),
-    # --- AI services
-    _s("OPENAI_API_KEY", "ai", "OpenAI API key", ship=True),
-    _s("ANTHROPIC_API_KEY", "ai", "Anthropic API key", ship=True),
-    # --- monitoring
-    _s(
-        "SENTRY_DSN",
-        "monitoring",
-        "Sentry DSN of the app",
-        ship=True,
-        required_in=frozenset({"production"}),
-        pattern=URL,
-    ),
     # --- CI secrets (specification: Required Secrets)
     Var("DOCKER_USERNAME", "ci", "Registry login user"),
     _s("DOCKER_PASSWORD", "ci", "Registry login token"),
@@ -213,6 +125,43 @@ VARIABLES: tuple[Var, ...] = (
         default="24",
         check=number,
     ),
+    Var(
+        "HEALTH_DEADLINE",
+        "checks",
+        "Seconds the health endpoints may take to answer after a move",
+        default="60",
+        check=number,
+    ),
+    Var("WATCH_INTERVAL", "checks", "Seconds between watch samples", default="10", check=number),
+    Var(
+        "WATCH_MIN_REQUESTS",
+        "checks",
+        "Requests a window needs before its rates can roll back",
+        default="20",
+        check=int_between(0, 10**9),
+    ),
+    Var(
+        "SMOKE_FILE",
+        "checks",
+        "The smoke suite (relative to the project root)",
+        default="smoke.yml",
+    ),
+    Var("METRICS_PATH", "checks", "Where the app serves Prometheus text", default="/metrics"),
+    Var("PROMETHEUS_URL", "checks", "A Prometheus server to judge the watch by", pattern=URL),
+    Var("PROMQL_REQUESTS", "checks", "PromQL: requests in $window (with PROMETHEUS_URL)"),
+    Var("PROMQL_ERROR_RATE", "checks", "PromQL: 5xx share in $window (with PROMETHEUS_URL)"),
+    Var("PROMQL_P95", "checks", "PromQL: p95 seconds in $window (with PROMETHEUS_URL)"),
+    Var("SENTRY_REPOSITORY", "ci", "Repository name Sentry knows the commits by"),
+    Var(
+        "BACKEND_HOST",
+        "image",
+        "Address the local Compose stack's backend binds (default 127.0.0.1)",
+    ),
+    Var(
+        "HEALTHCHECK_INTERVAL",
+        "image",
+        "Docker healthcheck interval of the local Compose stack's backend (default 2s)",
+    ),
 )
 
 #: Each target package declares its own settings in a ``variables`` module.
@@ -226,50 +175,35 @@ def _declared() -> tuple[Var, ...]:
     return tuple(found)
 
 
-SCHEMA: dict[str, Var] = {v.name: v for v in _declared()}
-
-
 @dataclass(frozen=True)
-class Rule:
-    """A per-environment rule from the specification's Environment-Specific Configs."""
+class Schema:
+    """Every declared variable (the tool's, its targets', the app's) and the app's rules."""
 
-    environment: str
-    key: str
-    message: str
-    ok: Callable[[str | None], bool]
+    variables: dict[str, Var]
+    rules: tuple[Rule, ...]
+
+    def get(self, key: str) -> Var | None:
+        return self.variables.get(key)
 
 
-RULES: tuple[Rule, ...] = (
-    Rule(
-        "development", "LOG_LEVEL", "LOG_LEVEL must be debug in development", lambda v: v == "debug"
-    ),
-    Rule(
-        "development",
-        "PAYMENT_PROVIDER",
-        "PAYMENT_PROVIDER must be mock in development (mock payment providers)",
-        lambda v: v == "mock",
-    ),
-    Rule("staging", "LOG_LEVEL", "LOG_LEVEL must be info in staging", lambda v: v == "info"),
-    Rule(
-        "staging",
-        "STRIPE_SECRET_KEY",
-        "STRIPE_SECRET_KEY must be a test key (sk_test_) in staging (Stripe test mode)",
-        lambda v: v is None or v.startswith("sk_test_"),
-    ),
-    Rule("production", "LOG_LEVEL", "LOG_LEVEL must be warn in production", lambda v: v == "warn"),
-    Rule(
-        "production",
-        "STRIPE_SECRET_KEY",
-        "STRIPE_SECRET_KEY must be a live key (sk_live_) in production (Stripe live mode)",
-        lambda v: v is None or v.startswith("sk_live_"),
-    ),
-    Rule(
-        "production",
-        "NODE_ENV",
-        "NODE_ENV must be production in production",
-        lambda v: v == "production",
-    ),
-    Rule(
-        "staging", "NODE_ENV", "NODE_ENV must be production in staging", lambda v: v == "production"
-    ),
-)
+@functools.cache
+def schema_for(root: Path) -> Schema:
+    """The tool's variables plus the app's from ``root``/envs/schema.yml."""
+    app, rules = appschema.load(root / appschema.FILE)
+    declared = {v.name: v for v in _declared()}
+    clash = sorted(set(declared) & {v.name for v in app})
+    if clash:
+        raise ConfigError(
+            f"{root / appschema.FILE}: {', '.join(clash)} are the tool's own settings; "
+            "declare only the app's variables there"
+        )
+    return Schema({**{v.name: v for v in app}, **declared}, rules)
+
+
+def secret_by_name(key: str) -> bool:
+    """Undeclared keys: judged by name, erring on the side of hiding."""
+    return any(w in key.upper() for w in ("SECRET", "TOKEN", "PASSWORD", "KEY", "DSN"))
+
+
+#: This checkout's schema (tool + targets + its envs/schema.yml).
+SCHEMA: dict[str, Var] = schema_for(PROJECT_ROOT).variables

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shipwright.errors import ConfigError
 from shipwright.redact import MASK
-from shipwright.settings.schema import SCHEMA
+from shipwright.settings.schema import Schema, schema_for, secret_by_name
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Settings:
     sources: dict[str, Source]
     root: Path
     files: list[Path] = field(default_factory=list)
+    schema: Schema | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.schema is None:
+            self.schema = schema_for(self.root)
 
     @property
     def state_dir(self) -> Path:
@@ -73,13 +78,9 @@ class Settings:
         """A comma-separated value as a list (empty when unset)."""
         return [part.strip() for part in (self.get(key) or "").split(",") if part.strip()]
 
-    @staticmethod
-    def is_secret(key: str) -> bool:
-        var = SCHEMA.get(key)
-        if var is not None:
-            return var.secret
-        # Undeclared keys: judge by name, erring on the side of hiding.
-        return any(w in key.upper() for w in ("SECRET", "TOKEN", "PASSWORD", "KEY", "DSN"))
+    def is_secret(self, key: str) -> bool:
+        var = self.schema.get(key)
+        return var.secret if var is not None else secret_by_name(key)
 
     def secret_values(self) -> list[str]:
         return [v for k, v in self.values.items() if v and self.is_secret(k)]
@@ -89,7 +90,7 @@ class Settings:
         from the env files (a team may add app settings the tool does not know)."""
         shipped = {}
         for key, value in self.values.items():
-            var = SCHEMA.get(key)
+            var = self.schema.get(key)
             if (var.ship if var else self.sources[key].file is not None) and value != "":
                 shipped[key] = value
         return shipped

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from shipwright.runner import Runner
-from shipwright.settings.schema import RULES, SCHEMA
 from shipwright.settings.settings import Problem, Settings
 
 NEVER_TRACKED = (".env.production",)
@@ -14,7 +13,7 @@ NEVER_TRACKED = (".env.production",)
 
 def _should_set(settings: Settings, key: str) -> str:
     env = settings.environment
-    var = SCHEMA.get(key)
+    var = settings.schema.get(key)
     if var is not None and var.secret:
         return f"envs/.env.{env}.local (or the environment)"
     return f"envs/.env.{env}"
@@ -23,7 +22,7 @@ def _should_set(settings: Settings, key: str) -> str:
 def validate(settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     env = settings.environment
-    for name, var in SCHEMA.items():
+    for name, var in settings.schema.variables.items():
         value = settings.get(name)
         if value is None:
             if env in var.required_in:
@@ -35,7 +34,7 @@ def validate(settings: Settings) -> list[Problem]:
         if reason:
             prefix = "" if reason.startswith(name) else f"{name} "
             problems.append(Problem(str(settings.sources[name]), prefix + reason))
-    for rule in RULES:
+    for rule in settings.schema.rules:
         if rule.environment != env:
             continue
         value = settings.get(rule.key)

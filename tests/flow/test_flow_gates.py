@@ -288,3 +288,47 @@ def test_preflight_for_staging_has_no_soak(tmp_path):
         root=tmp_path,
     )
     assert checks.ok and all("soak" not in c.name for c in checks)
+
+
+UNAUDITED = {
+    **GREEN,
+    "audit": [
+        ("npm audit", None, "could not audit: 405 Method Not Allowed - POST …/advisories/bulk"),
+        ("pip-audit", None, "could not audit: none of 40 packages could be audited"),
+        ("snyk", None, "skipped: SNYK_TOKEN is not set"),
+    ],
+}
+
+
+def test_could_not_audit_blocks_production_unless_overridden(tmp_path):
+    write_record(tmp_path, **UNAUDITED)
+    refused = gates.audit_gate(SHA, environment="production", root=tmp_path)
+    assert not refused.ok and "could not audit: npm audit, pip-audit" in refused.detail
+    assert "clean" not in refused.detail and "--override-audit" in refused.detail
+    overridden = gates.audit_gate(SHA, environment="production", override=True, root=tmp_path)
+    assert overridden.ok and overridden.detail.startswith("OVERRIDDEN")
+    staging = gates.audit_gate(SHA, environment="staging", root=tmp_path)
+    assert staging.ok and "not blocking in staging" in staging.detail
+    assert "could not audit" in staging.detail
+
+
+def test_stage_records_of_three_ci_jobs_merge_into_one_record(tmp_path, monkeypatch):
+    """What download-artifact with merge-multiple does: each job's state folder
+    (lint, test, audit on three machines) copied into one; every stage survives."""
+    import shutil
+
+    for job, stages in {
+        "lint": ["lint"],
+        "test": ["test.unit", "test.coverage"],
+        "audit": ["audit"],
+    }.items():
+        monkeypatch.setenv("SHIPWRIGHT_STATE_DIR", str(tmp_path / job / ".shipwright"))
+        write_record(tmp_path / job, **{name: GREEN[name] for name in stages})
+        shutil.copytree(
+            tmp_path / job / ".shipwright" / "ci", tmp_path / "merged", dirs_exist_ok=True
+        )
+    monkeypatch.setenv("SHIPWRIGHT_STATE_DIR", str(tmp_path / "deploy"))
+    shutil.copytree(tmp_path / "merged", tmp_path / "deploy" / "ci")
+    check = gates.ci_gate(SHA, root=tmp_path)
+    assert check.ok, check.detail
+    assert "audit, lint, test.coverage, test.unit passed" in check.detail

@@ -5,6 +5,7 @@ import socket
 
 import flowkit
 import pytest
+from helpers import project_root
 
 from shipwright.domain import Release
 from shipwright.notify import sentry, slack
@@ -21,7 +22,7 @@ TOKEN = "sntrys_token_for_the_header_only_4c2d"
 
 @pytest.fixture
 def make_settings(tmp_path):
-    (tmp_path / "envs").mkdir()
+    project_root(tmp_path)
 
     def make(**values):
         environ = {"STRIPE_SECRET_KEY": CANARY, **values}

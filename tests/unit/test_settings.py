@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from helpers import project_root
 
 from shipwright.errors import ConfigError, ExitCode
 from shipwright.settings import known_environments, load_settings, parse_assignments
@@ -18,7 +19,7 @@ GOOD_STAGING = {
 
 
 def make_root(tmp_path: Path, files: dict[str, str]) -> Path:
-    (tmp_path / "envs").mkdir()
+    project_root(tmp_path)
     for name, text in files.items():
         (tmp_path / "envs" / name).write_text(text)
     return tmp_path

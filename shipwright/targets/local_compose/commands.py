@@ -88,7 +88,8 @@ class Stack:
         """Compose's own variables (for ``${VAR}`` in the files): non-secret settings,
         the env file's path and the local defaults. Secrets reach the backend only
         through the 0600 env file, never compose's environment or its command line."""
-        env = {k: v for k, v in self.settings.values.items() if v and not Settings.is_secret(k)}
+        settings = self.settings
+        env = {k: v for k, v in settings.values.items() if v and not settings.is_secret(k)}
         for key, value in DEFAULTS.items():
             if key not in env and not os.environ.get(key):
                 env[key] = value
