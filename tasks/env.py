@@ -31,3 +31,12 @@ def show(c, env="development", set=None, json=False):
 def diff(c, a, b, json=False):
     """Which keys differ between two environments (secrets masked)."""
     envcheck.diff(a, b, as_json=json)
+
+
+@task(help={"write": "write docs/settings.md instead of printing the page"})
+@reports_errors
+def reference(c, write=False):
+    """Every setting the tool, its targets and the app declare, as a Markdown page."""
+    text = envcheck.reference(write=write)
+    if not write:
+        print(text, end="")

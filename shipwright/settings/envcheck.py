@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from shipwright import PROJECT_ROOT
 from shipwright.errors import ConfigError
@@ -32,6 +33,20 @@ def check(environment: str, assignments: Iterable[str] | None = None) -> Setting
         f"{', '.join(files) or 'defaults only'})",
     )
     return settings
+
+
+def reference(root: Path = PROJECT_ROOT, *, write: bool = False) -> str:
+    """The settings reference page; ``write`` puts it at docs/settings.md."""
+    from shipwright.settings import appschema
+    from shipwright.settings import reference as page
+    from shipwright.settings.schema import schema_for
+
+    app, _ = appschema.load(root / appschema.FILE)
+    text = page.markdown(schema_for(root), {v.name for v in app})
+    if write:
+        (root / page.PAGE).write_text(text, encoding="utf-8")
+        status(True, f"wrote {page.PAGE}")
+    return text
 
 
 def show(settings: Settings, *, as_json: bool = False) -> None:

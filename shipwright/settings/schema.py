@@ -10,13 +10,13 @@ application; the others are used by the tool only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipwright import PROJECT_ROOT
-from shipwright.errors import ConfigError
 from shipwright.settings import appschema
 from shipwright.settings.appschema import Rule
 from shipwright.settings.var import URL, Var, int_between, number
@@ -31,7 +31,7 @@ VARIABLES: tuple[Var, ...] = (
     # --- AWS (boto3 reads these; a local endpoint for tests)
     _s("AWS_ACCESS_KEY_ID", "aws", "AWS access key id"),
     _s("AWS_SECRET_ACCESS_KEY", "aws", "AWS secret access key"),
-    Var("AWS_REGION", "aws", "AWS region", ship=True, default="us-east-1"),
+    Var("AWS_REGION", "aws", "AWS region", default="us-east-1"),
     Var("AWS_ENDPOINT_URL", "aws", "Alternative AWS endpoint (a local emulator)", pattern=URL),
     # --- CI secrets (specification: Required Secrets)
     Var("DOCKER_USERNAME", "ci", "Registry login user"),
@@ -191,12 +191,9 @@ def schema_for(root: Path) -> Schema:
     """The tool's variables plus the app's from ``root``/envs/schema.yml."""
     app, rules = appschema.load(root / appschema.FILE)
     declared = {v.name: v for v in _declared()}
-    clash = sorted(set(declared) & {v.name for v in app})
-    if clash:
-        raise ConfigError(
-            f"{root / appschema.FILE}: {', '.join(clash)} are the tool's own settings; "
-            "declare only the app's variables there"
-        )
+    for var in app:  # a tool setting the app needs too (AWS_REGION): the app may ship it
+        if var.name in declared:
+            declared[var.name] = dataclasses.replace(declared[var.name], ship=var.ship)
     return Schema({**{v.name: v for v in app}, **declared}, rules)
 
 

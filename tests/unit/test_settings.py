@@ -186,3 +186,37 @@ def test_tracked_production_or_local_env_files_are_refused(tmp_path):
         check=True,
     )
     assert tracked_env_files(root) == []
+
+
+def test_the_settings_reference_page_is_up_to_date():
+    from shipwright.settings import envcheck
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+    assert page.read_text() == envcheck.reference(), "run: invoke env.reference --write"
+    for name in ("DEPLOY_PROXY_PORT", "DEPLOY_HOST_ROOT", "DEPLOY_PULL_REGISTRY", "SMOKE_FILE"):
+        assert f"`{name}`" in page.read_text()
+
+
+def test_an_app_that_uses_none_of_the_specs_variables_is_valid_in_staging(tmp_path):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "schema.yml").write_text(
+        "variables:\n  GREETING:\n    group: core\n    description: what it says\n    ship: true\n"
+    )
+    (tmp_path / "envs" / ".env.staging").write_text("GREETING=hello\n")
+    settings = load(tmp_path, "staging")  # no MONGO_URI, JWT_*, STRIPE_*: nothing required
+    assert settings.app_environment() == {"GREETING": "hello"}
+    assert "MONGO_URI" not in settings.schema.variables
+
+
+def test_a_broken_app_schema_names_the_file_and_every_problem(tmp_path):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "schema.yml").write_text(
+        "variables:\n  A:\n    group: core\n  B:\n    group: core\n    description: b\n"
+        "    colour: red\nrules:\n  - environment: staging\n    key: B\n    message: m\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "staging")
+    text = str(err.value)
+    assert "3 problem(s)" in text and "schema.yml" in text
+    assert "A: needs at least group and description" in text
+    assert "unknown field(s) colour" in text and "needs equals or starts_with" in text
