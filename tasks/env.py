@@ -26,11 +26,17 @@ def show(c, env="development", set=None, json=False):
     envcheck.show(settings_for(env, set), as_json=json)
 
 
-@task(help={"a": "first environment", "b": "second environment", **JSON})
+@task(help={"env": "first environment", "against": "second environment", **JSON})
 @reports_errors
-def diff(c, a, b, json=False):
-    """Which keys differ between two environments (secrets masked)."""
-    envcheck.diff(a, b, as_json=json)
+def diff(c, env=None, against=None, json=False):
+    """Which keys differ between two environments (secrets masked): --env A --against B."""
+    from shipwright.cli import require_env
+
+    if not against:
+        from shipwright.errors import ConfigError
+
+        raise ConfigError("name the second environment: --against production (or …)")
+    envcheck.diff(require_env(env), against, as_json=json)
 
 
 @task(help={"write": "write docs/settings.md instead of printing the page"})

@@ -1,17 +1,26 @@
-"""No secret value appears in any output: a canary in every secret variable, every task.
+"""No secret value appears in any output or recorded file: a canary in every secret
+variable, every task.
 
 Each canary is shaped to pass validation (a Stripe key starts sk_test_, a URI is a URI)
-so the tasks run as far as they would for a real user. Later targets add their tasks
-to TASKS; deploys against real hosts carry their own canary checks
-(tests/compose_hosts).
+so the tasks run as far as they would for a real user; each case names the exit code it
+must end with and a line that proves it reached the code that handles the secrets (the
+masked value, the planned 0600 upload, the planned registry login …). Deploys against
+real hosts carry their own canary checks (tests/compose_hosts, tests/conformance).
 """
 
-import pytest
-from helpers import ROOT, invoke
+import os
 
+import pytest
+from helpers import invoke
+
+from shipwright.redact import MASK
 from shipwright.settings.schema import SCHEMA
 
 CANARY = "CANARYc4n4ry"
+DIGEST = "sha256:" + "c" * 64
+IMAGE = f"127.0.0.1:5000/learinal-backend:canary@{DIGEST}"
+#: A loopback port nothing listens on: the tasks connect, are refused, and say so.
+NOWHERE = "127.0.0.1:1"
 
 
 def canary_value(name: str) -> str:
@@ -27,34 +36,62 @@ def canary_value(name: str) -> str:
 
 
 CANARIES = {name: canary_value(name) for name, var in SCHEMA.items() if var.secret}
+#: Not secret, but needed to reach the paths that use the secrets next to them.
+PLAIN = {"DEPLOY_HOSTS": NOWHERE, "DEPLOY_CONNECT_TIMEOUT": "1", "DOCKER_USERNAME": "canary"}
+LOCAL = ("--set", "DEPLOY_TARGET=local")  # a ledger that needs no reachable host
 
+#: (args, exit code, a line that proves the secret-handling path ran)
 TASKS = [
-    ("env.check", "--env", "staging"),
-    ("env.show", "--env", "staging"),
-    ("env.show", "--env", "staging", "--json"),
-    ("env.diff", "staging", "production"),
-    ("env.check", "--env", "production"),  # fails validation: its messages must be clean too
-    ("lint", "--no-project"),
-    ("test.unit",),
-    ("audit",),  # SNYK_TOKEN is set: the Snyk run gets it, its output must not show it
-    ("image.tags", "--env", "staging"),
-    ("image.build", "--env", "staging", "--dry-run"),
-    ("image.push", "--env", "staging", "--dry-run"),  # DOCKER_PASSWORD: the login is planned
-    ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
-    ("deploy", "--env", "staging", "--no-gates", "--dry-run"),
-    ("local.prepare", "--dry-run"),
+    (("env.check", "--env", "staging"), 0, "'staging' is valid"),
+    (("env.show", "--env", "staging"), 0, MASK),
+    (("env.show", "--env", "staging", "--json"), 0, MASK),
+    (("env.diff", "--env", "staging", "--against", "production"), 0, "keys differ"),
+    (("env.check", "--env", "production"), 2, "is not valid"),  # its messages too
+    (("lint", "--no-project"), 0, "lint: app"),
+    (("test.unit",), 0, "test.unit"),
+    (("audit",), 0, "audit: snyk"),  # SNYK_TOKEN set: the Snyk run gets it
+    (("image.tags", "--env", "staging"), 0, "learinal-backend"),
+    (("image.build", "--env", "staging", "--dry-run"), 0, "would"),
+    (("image.push", "--env", "staging", "--dry-run"), 0, "login"),  # DOCKER_PASSWORD
+    (
+        ("deploy", "--env", "staging", "--image", IMAGE, "--no-gates", "--dry-run"),
+        0,
+        "(mode 0600)",  # the app's variables, secrets included, planned as a 0600 upload
+    ),
+    (
+        ("deploy", "--env", "staging", "--image", IMAGE, "--dry-run", *LOCAL),
+        1,  # the gates refuse (no CI record for the canary image), after the plan
+        "app variables, mode 0600",
+    ),
+    (
+        ("run", "--env", "staging", "--image", IMAGE, "--dry-run", *LOCAL, "--", "env"),
+        0,
+        "app variables",
+    ),
+    (("status", "--env", "staging"), 0, NOWHERE),  # the unreachable host is reported
+    (("local.prepare", "--dry-run"), 0, "Local default"),
 ]
 
 
-@pytest.mark.parametrize("args", TASKS, ids=[" ".join(t) for t in TASKS])
-def test_no_canary_in_any_output(args):
-    result = invoke(*args, env=CANARIES)
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    """This module's own state folder: the recorded files test reads exactly what the
+    tasks above wrote."""
+    return tmp_path_factory.mktemp("canary-state")
+
+
+@pytest.mark.parametrize("args,code,proof", TASKS, ids=[" ".join(t[0]) for t in TASKS])
+def test_no_canary_in_any_output(args, code, proof, state):
+    env = {**CANARIES, **PLAIN, "SHIPWRIGHT_STATE_DIR": str(state)}
+    result = invoke(*args, env=env)
     assert CANARY not in result.output, f"secret leaked by invoke {' '.join(args)}"
-    if args[:3] == ("env.check", "--env", "staging"):
-        assert result.code == 0, result.output  # the canaries are valid settings
+    assert result.code == code, result.output
+    assert proof in result.output, result.output
 
 
-def test_no_canary_in_recorded_files():
-    for path in (ROOT / ".shipwright").rglob("*"):
-        if path.is_file():
-            assert CANARY not in path.read_text(errors="replace"), path
+def test_no_canary_in_recorded_files(state):
+    files = [p for p in state.rglob("*") if p.is_file()]
+    assert any("ci" in p.parts for p in files), "the stage tasks recorded nothing"
+    for path in files:
+        assert CANARY not in path.read_text(errors="replace"), path
+    assert os.environ["SHIPWRIGHT_STATE_DIR"] != str(state)  # not the suite's shared one

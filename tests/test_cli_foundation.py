@@ -55,10 +55,91 @@ def test_bad_environment_exits_2_with_one_line_per_problem():
 def test_env_diff_masks_secrets():
     result = invoke(
         "env.diff",
+        "--env",
         "development",
+        "--against",
         "test",
         "--json",
         env={"MONGO_URI": "mongodb://u:pw-should-not-show@h/x"},
     )
     assert result.code == 0
     assert "pw-should-not-show" not in result.output
+
+
+def test_every_task_answers_help():
+    listed = json.loads(invoke("--list", "--list-format", "json").stdout)
+    names = [t["name"] for t in listed["tasks"]]
+    names += [f"{c['name']}.{t['name']}" for c in listed["collections"] for t in c["tasks"]]
+    assert {"deploy", "rollback", "run", "status", "history", "logs"} <= set(names)
+    for name in names:
+        result = invoke(name, "--help")
+        assert result.code == 0, f"invoke {name} --help: {result.output}"
+        assert "Usage:" in result.stdout and "unknown environment" not in result.output
+
+
+PRODUCTION = {  # valid production settings (no secrets file exists in a checkout)
+    "NODE_ENV": "production",
+    "LOG_LEVEL": "warn",
+    "MONGO_URI": "mongodb://app:pw@127.0.0.1:1/learinal",
+    "REDIS_URI": "redis://127.0.0.1:1",
+    "JWT_SECRET": "j" * 40,
+    "JWT_REFRESH_SECRET": "r" * 40,
+    "STRIPE_SECRET_KEY": "sk_live_0123456789",
+    "STRIPE_WEBHOOK_SECRET": "whsec_0123456789",
+    "SENTRY_DSN": "https://key@127.0.0.1:1/1",
+}
+
+
+def test_a_dry_run_shows_every_gate_even_when_the_version_cannot_be_resolved(tmp_path):
+    env = {
+        **PRODUCTION,
+        "GITHUB_HEAD_REF": "feature/x",
+        "DEPLOY_TARGET": "local",
+        "SHIPWRIGHT_STATE_DIR": str(tmp_path),
+    }
+    result = invoke("deploy", "--env", "production", "--dry-run", env=env)
+    assert result.code == 2, result.output  # the version: no pushed image for the branch
+    assert "✘ branch: feature/x is CI only" in result.stdout
+    assert "✘ CI passed" in result.stdout or "✘ no critical vulnerability" in result.stdout
+    assert "no pushed image for branch 'feature/x'" in result.stderr
+
+
+def test_bad_input_is_refused_before_any_lock_or_notice(tmp_path):
+    """--image without a digest: exit 2 before the lock, the ledger or a Slack notice --
+    a receiver on loopback must get nothing."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            got.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state = tmp_path / "state"
+    try:
+        result = invoke(
+            "deploy",
+            "--env",
+            "development",
+            "--image",
+            "none",
+            "--set",
+            f"SLACK_WEBHOOK_URL=http://127.0.0.1:{server.server_address[1]}/hook",
+            "--set",
+            f"SHIPWRIGHT_STATE_DIR={state}",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 2, result.output
+    assert "'none' has no sha256 digest" in result.stderr
+    assert "→ deploy" not in result.stdout and got == []
+    assert not state.exists()  # no lock, no ledger, no env file

@@ -170,6 +170,8 @@ def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
         result.gates = preflight(dep, release, opts)
         failed = ", ".join(c.name for c in result.gates if not c.ok)
         if failed and dep.settings.environment in DEPLOYED:
+            if dep.runner.dry_run:  # show what would happen once the gates pass
+                _release_or_plan(dep, release, opts, result)
             raise ShipwrightError(f"preflight refused the deploy ({failed}); nothing changed")
         if failed:  # a laptop's development deploy: the gates inform, they do not block
             say(f"– gates not met ({failed}): advisory outside staging and production")

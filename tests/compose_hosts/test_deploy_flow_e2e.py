@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,7 +22,7 @@ from helpers import require
 from support.fleet import Fleet, missing_components
 from support.fleet import fleet as make_fleet
 
-from shipwright import PROJECT_ROOT
+from shipwright.checks.prober import Prober
 from shipwright.errors import ExitCode, ShipwrightError
 from shipwright.flow import release as flow
 from shipwright.flow.session import opened as deployment
@@ -60,7 +61,7 @@ def fleet():
             passed.add("npm audit" if stage == "audit" else "recorded by the test", True)
             record(passed, SHA)
         yield built
-        (record_dir() / f"{SHA}.json").unlink(missing_ok=True)
+        shutil.rmtree(record_dir() / SHA, ignore_errors=True)
 
 
 def flow_settings(fleet: Fleet, environment: str = "test", **extra: str):
@@ -197,7 +198,6 @@ def test_gates_refuse_feature_branch_and_unsoaked_production(fleet: Fleet):
             flow.deploy(dep, fleet.release("v1"), flow.Options(branch="main"))
     assert "staging soak" in str(err.value)
     assert set(fleet.serving().values()) == {"v2"}  # nothing changed
-    assert PROJECT_ROOT.exists()
 
 
 @contextlib.contextmanager
@@ -314,9 +314,43 @@ def test_cli_deploy_to_staging_on_the_compose_hosts(fleet: Fleet):
             history = invoke("history", "--env", "staging", "--json", *sets, env=secrets)
             assert history.code == 0, history.output
             assert "flowcli-v2" in history.stdout and SECRET not in history.output
-            back = invoke("rollback", "--env", "staging", *sets, env=secrets)
+            urls = {h.name: f"http://{h.address}:8090/version" for h in fleet.hosts.hosts}
+            with Prober(urls, rate=40) as prober:  # users of every host, through its nginx
+                back = invoke("rollback", "--env", "staging", *sets, env=secrets)
             assert back.code == 0, back.output
             assert "flowcli-v1" in back.stdout and SECRET not in back.output
+            assert prober.failed == 0 and prober.total > 0, prober.summary()
+            rolled = json.loads(
+                invoke("history", "--env", "staging", "--json", *sets, env=secrets).stdout
+            )["entries"][0]
+            assert (rolled["action"], rolled["result"]) == ("rollback", "succeeded")
+            assert rolled["metrics"]["rollback_seconds"] > 0
+            assert rolled["metrics"]["failed_requests"] == 0
+
+            # Production's soak gate reads staging's real ledger (on the hosts): staging's
+            # settings come from the process environment, as in a CI job.
+            staging_env = {**secrets, **{k: v for k, v in flags.items() if v is not None}}
+            live = {
+                "NODE_ENV": "production",
+                "LOG_LEVEL": "warn",
+                "STRIPE_SECRET_KEY": f"sk_live_{SECRET}",
+                "SENTRY_DSN": f"https://{SECRET}@127.0.0.1:9/1",
+                "STAGING_SOAK_HOURS": "24",
+            }
+            production = invoke(
+                "deploy",
+                "--env",
+                "production",
+                "--version",
+                "flowcli-v1",
+                "--dry-run",
+                *sets,
+                *[f"--set={k}={v}" for k, v in live.items()],
+                env=staging_env,
+            )
+            soak = next(line for line in production.stdout.splitlines() if "staging soak" in line)
+            assert soak.startswith("✘") and "flowcli-v1 served on staging" in soak, soak
+            assert "needs 24 h" in soak and SECRET not in production.output
             before = invoke("status", "--env", "staging", "--json", *sets, env=secrets)
             plan = invoke(
                 "deploy",

@@ -203,7 +203,8 @@ class LocalComposeTarget:
         variables = {**self.settings.app_environment(), **(env or {})}
         variables["APP_VERSION"] = release.version
         if self.runner.dry_run:
-            self.runner.api(f"docker run --rm {release.image} {' '.join(command)}", lambda: None)
+            what = f"docker run --rm {release.image} {' '.join(command)}"
+            self.runner.api(f"{what} ({len(variables)} app variables, engine API)", lambda: None)
             return Run(list(command), 0, "", "local engine")
         ensure_image(self.client, self.runner, release.image, "backend")
         container = self.client.containers.run(
