@@ -89,8 +89,9 @@ def state_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def settings(overrides, ports, state_dir):
-    values = {
+def values(overrides, ports, state_dir):
+    """The settings that point development at this module's stack (as ``--set`` too)."""
+    return {
         "SHIPWRIGHT_STATE_DIR": str(state_dir),
         **overrides,
         "APP_NAME": APP,  # IMAGE_REPOSITORY=127.0.0.1:5000/${APP_NAME} in .env.development
@@ -105,6 +106,10 @@ def settings(overrides, ports, state_dir):
         "HEALTH_DEADLINE": "15",
         "JWT_SECRET": SECRET,
     }
+
+
+@pytest.fixture(scope="module")
+def settings(values):
     return load_settings("development", overrides=values, environ={})
 
 
@@ -254,3 +259,29 @@ def test_status_and_logs_of_the_running_stack(settings, stack, releases, capfd):
     assert services["redis"][1] == "running", state.rows
     assert state.serving.version == releases["v1"].version
     assert "listening" in capfd.readouterr().out.lower()
+
+
+def test_cli_deploy_status_history_on_the_local_default(values, releases, stack):
+    """`invoke deploy --env development` by hand, as after `nox -s ci`: the gated flow
+    (advisory outside staging and production), then status and history show it."""
+    from helpers import invoke
+
+    sets = [a for k, v in values.items() if k != "JWT_SECRET" for a in ("--set", f"{k}={v}")]
+    secret = {"JWT_SECRET": SECRET}
+    for name in ("v2", "v1"):
+        result = invoke(
+            "deploy", "--env", "development", "--image", releases[name].image, *sets, env=secret
+        )
+        assert result.code == 0, result.output
+        assert "advisory outside staging and production" in result.stdout
+        assert "Deployment metrics" in result.stdout and SECRET not in result.output
+    status = invoke("status", "--env", "development", "--json", *sets, env=secret)
+    assert status.code == 0, status.output
+    assert json.loads(status.stdout)["serving"]["image"] == releases["v1"].image
+    history = invoke("history", "--env", "development", "--json", *sets, env=secret)
+    entries = json.loads(history.stdout)["entries"]
+    assert [e["release"]["image"] for e in entries[:2]] == [
+        releases["v1"].image,
+        releases["v2"].image,
+    ]
+    assert entries[0]["gates"] and entries[0]["metrics"]["downtime_seconds"] >= 0

@@ -251,3 +251,27 @@ def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
     assert any(wait in s for s in steps)
     assert any("mode 0600" in s for s in steps) and runner.plan == []
     assert not list(tmp_path.iterdir())
+
+
+def test_local_prepare_keeps_its_overrides_in_the_local_env_file(tmp_path):
+    """What `invoke local.prepare` found is written once into envs/.env.<env>.local, in a
+    block of its own that a later run rewrites; the user's own lines stay; the loader
+    then gives every hand-run task the same images."""
+    from helpers import project_root
+
+    from shipwright import localdefault
+
+    root = project_root(tmp_path)
+    local = root / "envs" / ".env.development.local"
+    local.write_text("# mine\nGREETING=hello\n")
+    localdefault.write_block(local, {"BASE_IMAGE": "shipwright/node-base:18", "MONGO_URI": ""})
+    localdefault.write_block(
+        local, {"BASE_IMAGE": "shipwright/node-base:18", "REDIS_IMAGE": "shipwright/redis:7-local"}
+    )
+    text = local.read_text()
+    assert text.startswith("# mine\nGREETING=hello\n")
+    assert text.count(localdefault.BLOCK_START) == 1 and "MONGO_URI" not in text
+    assert oct(local.stat().st_mode & 0o777) == "0o600"
+    settings = load_settings("development", root=root, environ={}, validate=False)
+    assert settings["REDIS_IMAGE"] == "shipwright/redis:7-local"
+    assert settings.sources["BASE_IMAGE"].file == local
