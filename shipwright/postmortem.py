@@ -188,28 +188,15 @@ def write_postmortem(
     environment: str,
     failed: Release | Mapping[str, Any],
     *,
-    restored: Release | Mapping[str, Any] | None = None,
-    entries: Iterable[Any] = (),
-    metrics: Mapping[str, Any] | None = None,
-    reason: str = "",
-    done: Iterable[str] = (),
     root: Path = PROJECT_ROOT,
     now: datetime | None = None,
+    **details: Any,
 ) -> Path:
     """Write the skeleton to ``.shipwright/postmortems/<time>-<env>-<version>.md`` (never
-    overwriting one) and return its path. ``done`` ticks checklist items by key
-    (identify, logs, decide, execute, verify, monitor, notify, postmortem) or text."""
+    overwriting one) and return its path; ``details`` are :func:`render`'s (restored,
+    entries, metrics, reason, done)."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    text = render(
-        environment,
-        failed,
-        restored=restored,
-        entries=entries,
-        metrics=metrics,
-        reason=reason,
-        done=done,
-        now=moment,
-    )
+    text = render(environment, failed, now=moment, **details)
     target_dir = folder(root)
     target_dir.mkdir(parents=True, exist_ok=True)
     stem = _name(environment, str(_release(failed).get("version", "")), moment)

@@ -29,6 +29,7 @@ from shipwright.checks.metrics import (
     WindowSource,
     judge,
 )
+from shipwright.checks.metrics.verdict import judged_dict
 from shipwright.settings import Settings
 
 
@@ -71,10 +72,7 @@ class WatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict,
-            "error_rate": None if self.error_rate is None else round(self.error_rate, 5),
-            "p95_ms": None if self.p95_ms is None else round(self.p95_ms, 1),
-            "spike": None if self.spike is None else round(self.spike, 2),
+            **judged_dict(self.verdict, self.error_rate, self.p95_ms, self.spike),
             "requests": round(self.requests),
             "seconds": round(self.seconds, 1),
             "ended_early": self.ended_early,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from shipwright.machine.process import (
     file_lock,
     log_tail,
     pid_alive,
+    start_detached,
     stop_process,
     wait_until,
 )
@@ -93,19 +93,8 @@ def ensure_engine(
         LOG.parent.mkdir(parents=True, exist_ok=True)
         with open(LOG, "ab") as log:
             log.write(f"\n=== {time.ctime()} starting: {' '.join(argv)}\n".encode())
-            log.flush()
             offset = log.tell()
-            # setsid --fork: dockerd gets its own session and init as parent, so it
-            # outlives this process (and its process group) on purpose.
-            subprocess.run(
-                ["setsid", "--fork", *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=True,
-                timeout=10,
-                close_fds=True,
-            )
+        start_detached(argv, LOG)  # dockerd outlives this process on purpose
 
         def ready() -> bool:
             if engine_answers(host, timeout=2):

@@ -114,6 +114,21 @@ def run(
     return cp
 
 
+def start_detached(argv: Sequence[str], log: str | os.PathLike) -> None:
+    """Start ``argv`` in a session of its own with init as its parent (``setsid
+    --fork``), output appended to ``log``: it outlives this process on purpose."""
+    with open(log, "ab") as out:
+        subprocess.run(
+            ["setsid", "--fork", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=10,
+            close_fds=True,
+        )
+
+
 def pid_alive(pid: int | None) -> bool:
     """True if `pid` exists and is not a zombie."""
     if not pid:

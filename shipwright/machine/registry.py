@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from shipwright import httpcall
 from shipwright.errors import ConfigError, ShipwrightError
-from shipwright.machine.process import file_lock, tcp_answers, wait_until
+from shipwright.machine.process import file_lock, start_detached, tcp_answers, wait_until
 from shipwright.output import status
 from shipwright.runner import Runner
 
@@ -108,17 +107,8 @@ def serve_detached(address: str) -> None:
     config = REGISTRY_DIR / "config.yml"
     config.write_text(config_text(storage, address, secret_file.read_text()))
     config.chmod(0o600)
-    with open(REGISTRY_DIR / "registry.log", "ab") as log:
-        binary = which("docker-registry") or "docker-registry"
-        subprocess.run(
-            ["setsid", "--fork", binary, "serve", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=10,
-            close_fds=True,
-        )
+    binary = which("docker-registry") or "docker-registry"
+    start_detached([binary, "serve", str(config)], REGISTRY_DIR / "registry.log")
 
 
 def run_container(client: Any, address: str) -> None:

@@ -73,23 +73,21 @@ def notify(
     event: str,
     release: Release,
     *,
-    action: str = "Deploy",
-    duration: float | None = None,
-    link: str | None = None,
-    detail: str = "",
     runner: Runner | None = None,
     timeout: float = 5.0,
+    **details: Any,
 ) -> bool | None:
-    """Post one message. True sent; False failed (one ✘ line); None skipped or planned."""
+    """Post one message (``details``: :func:`message`'s action, duration, link, detail).
+    True sent; False failed (one ✘ line); None skipped or planned."""
     url = settings.get("SLACK_WEBHOOK_URL")
     if not url:
         status(None, "Slack: skipped (SLACK_WEBHOOK_URL is not set)")
         return None
-    payload = message(
-        event, release, action=action, duration=duration, link=link or ci_link(), detail=detail
-    )
+    details["link"] = details.get("link") or ci_link()
+    payload = message(event, release, **details)
+    action = str(details.get("action", "Deploy")).lower()
     description = (
-        f"POST Slack webhook: {action.lower()} {event} ({release.version} to {release.environment})"
+        f"POST Slack webhook: {action} {event} ({release.version} to {release.environment})"
     )
     return send(
         runner, description, "POST", url, payload, what="Slack notification", timeout=timeout

@@ -85,12 +85,25 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict,
-            "error_rate": None if self.error_rate is None else round(self.error_rate, 5),
-            "p95_ms": None if self.p95_ms is None else round(self.p95_ms, 1),
-            "spike": None if self.spike is None else round(self.spike, 2),
+            **judged_dict(self.verdict, self.error_rate, self.p95_ms, self.spike),
             "rules": [{"rule": r, "level": lv, "detail": d} for r, lv, d in self.rules],
         }
+
+
+def judged_dict(
+    verdict: str, error_rate: float | None, p95_ms: float | None, spike: float | None
+) -> dict[str, Any]:
+    """A verdict and its three figures, rounded the way reports and the ledger show them."""
+
+    def rounded(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "verdict": verdict,
+        "error_rate": rounded(error_rate, 5),
+        "p95_ms": rounded(p95_ms, 1),
+        "spike": rounded(spike, 2),
+    }
 
 
 def judge(
