@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from shipwright.domain import Check, Checks
 from shipwright.httpcall import Response, join, request
+from shipwright.retry import poll
 from shipwright.settings import Settings
 
 DEFAULT_PATHS = ("/health", "/livez", "/readyz")
@@ -45,26 +46,25 @@ def check_health(
 
 def _probe(base_url, path, ends, interval, timeout, clock, sleep) -> Check:
     url = join(base_url, path)
-    started = clock()
-    tries = 0
-    while True:
-        tries += 1
-        left = ends - clock()
-        answer: Response = request("GET", url, timeout=max(0.2, min(timeout, left)))
-        if answer.ok:
-            again = f" ({tries} tries)" if tries > 1 else ""
-            return Check(
-                f"GET {path}", True, f"{answer.status} in {answer.elapsed_ms:.0f} ms{again}"
-            )
-        left = ends - clock()
-        if left <= 0:
-            waited = clock() - started
-            return Check(
-                f"GET {path}",
-                False,
-                f"{answer.describe()} after {tries} tries in {waited:.0f} s",
-            )
-        sleep(min(interval, left))
+
+    def get() -> Response:
+        return request("GET", url, timeout=max(0.2, min(timeout, ends - clock())))
+
+    polled = poll(
+        get,
+        timeout=max(0.0, ends - clock()),
+        done=lambda answer: answer.ok,
+        interval=interval,
+        clock=clock,
+        sleep=sleep,
+    )
+    answer = polled.value
+    assert answer is not None  # request() never raises
+    if polled.ok:
+        again = f" ({polled.tries} tries)" if polled.tries > 1 else ""
+        return Check(f"GET {path}", True, f"{answer.status} in {answer.elapsed_ms:.0f} ms{again}")
+    detail = f"{answer.describe()} after {polled.tries} tries in {polled.seconds:.0f} s"
+    return Check(f"GET {path}", False, detail)
 
 
 def health_from_settings(

@@ -24,6 +24,7 @@ from shipwright.image.engine import docker_client, image_exists, short
 from shipwright.image.reference import DIGEST, check_repository, registry_of
 from shipwright.image.tags import PRODUCTION, GitInfo, git_info, image_tags, version_tag
 from shipwright.output import say, status
+from shipwright.retry import retry
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 
@@ -98,16 +99,21 @@ def with_retries(
 ) -> Any:
     """Run ``call``; retry TransientError up to ``attempts`` times in all, waiting
     ``backoff``, 2×``backoff`` … between; anything else is raised at once."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except TransientError as exc:
-            if attempt == attempts:
-                raise ShipwrightError(f"{exc} (gave up after {attempts} attempts)") from None
-            delay = backoff * 2 ** (attempt - 1)
-            status(False, f"{exc}; attempt {attempt}/{attempts}, retrying in {delay:g}s")
-            sleep(delay)
-    raise AssertionError("unreachable")
+
+    def said(exc: BaseException, attempt: int, delay: float) -> None:
+        status(False, f"{exc}; attempt {attempt}/{attempts}, retrying in {delay:g}s")
+
+    try:
+        return retry(
+            call,
+            retry_on=(TransientError,),
+            attempts=attempts,
+            backoff=backoff,
+            on_retry=said,
+            sleep=sleep,
+        )
+    except TransientError as exc:
+        raise ShipwrightError(f"{exc} (gave up after {attempts} attempts)") from None
 
 
 def credentials(settings: Settings) -> dict[str, str] | None:

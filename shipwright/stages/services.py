@@ -13,12 +13,12 @@ import os
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from shipwright.errors import ShipwrightError
 from shipwright.output import status
+from shipwright.retry import poll
 from shipwright.settings import Settings
 
 GIVEN_LAYERS = ("process environment", "--set")
@@ -53,12 +53,8 @@ def tcp_open(uri: str, default_port: int, timeout: float = 1.0) -> bool:
 
 
 def wait_until(check, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise ShipwrightError(f"{what} did not become ready within {timeout:.0f}s")
+    if not poll(check, timeout=timeout, interval=0.2).ok:
+        raise ShipwrightError(f"{what} did not become ready within {timeout:.0f}s")
 
 
 def _given(settings: Settings, key: str) -> str | None:

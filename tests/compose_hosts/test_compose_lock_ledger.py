@@ -10,7 +10,7 @@ import pytest
 
 from shipwright import postmortem
 from shipwright.domain import Check, Checks, Outcome, Release
-from shipwright.errors import ConfigError, ExitCode
+from shipwright.errors import ConfigError, ExitCode, ShipwrightError
 from shipwright.flow import release as flow
 from shipwright.flow.session import Deployment
 from shipwright.ledger import JsonLinesLedgerStore, Ledger, MemoryLedgerStore
@@ -355,3 +355,53 @@ def test_rollback_goes_to_last_good_or_named_version():
 def test_rollback_without_history_is_bad_input():
     with pytest.raises(ConfigError, match="no earlier good release"):
         flow.rollback(deployment(FakeTarget(serving=rel("v1"))), None, DIRECT)
+
+
+# -- approval ---------------------------------------------------------------------------
+def approving(target, **values):
+    from shipwright.settings import Source
+
+    values = {"DEPLOY_KEEP_IMAGES": "2", "DEPLOY_APPROVAL": "required", **values}
+    settings = Settings("staging", values, {k: Source("--set") for k in values}, Path.cwd())
+    ledger = Ledger(MemoryLedgerStore(), "staging")
+    lock = DeployLock(MemoryLockStore(), "staging", on_break=ledger.record_lock_break)
+    return Deployment(settings, Runner(echo=False), target, ledger, lock)
+
+
+def test_approval_needed_and_no_terminal_refuses_before_anything_changes():
+    target = FakeTarget(Outcome(True, rel("v2")), serving=rel("v1"))
+    dep = approving(target)
+    with pytest.raises(ConfigError, match="needs approval .*pass --yes"):
+        flow.deploy(dep, rel("v2"), flow.Options(gates=False))
+    assert target.deployed == [] and dep.ledger.history() == []
+    assert dep.lock.store.read("staging") is None
+
+
+def test_approval_by_yes_or_the_typed_name_is_recorded():
+    target = FakeTarget(Outcome(True, rel("v2")), serving=rel("v1"))
+    dep = approving(target)
+    flow.deploy(dep, rel("v2"), flow.Options(gates=False, yes=True))
+    assert dep.ledger.history()[0].approved_by.endswith("(--yes)")
+    asked = []
+    flow.rollback(dep, rel("v1"), flow.Options(ask=lambda q: asked.append(q) or "staging"))
+    assert "type the environment's name" in asked[0]
+    assert "typed 'staging'" in dep.ledger.history()[0].approved_by
+
+
+def test_a_wrong_name_at_the_prompt_changes_nothing():
+    target = FakeTarget(Outcome(True, rel("v2")), serving=rel("v1"))
+    dep = approving(target)
+    with pytest.raises(ShipwrightError, match="not approved") as err:
+        flow.deploy(dep, rel("v2"), flow.Options(gates=False, ask=lambda q: "production"))
+    assert err.value.exit_code == ExitCode.FAILED
+    assert target.deployed == [] and dep.ledger.history() == []
+
+
+def test_production_needs_approval_unless_the_setting_says_none():
+    from shipwright import approval
+
+    assert approval.required(Settings("production", {}, {}, Path.cwd()))
+    assert not approval.required(Settings("staging", {}, {}, Path.cwd()))
+    assert not approval.required(
+        Settings("production", {"DEPLOY_APPROVAL": "none"}, {}, Path.cwd())
+    )
