@@ -45,9 +45,9 @@ class Revisions:
             )
             for page in pages:
                 arns += [a for a in page.get("taskDefinitionArns", []) if self._in_family(a)]
-                if limit and len(arns) >= limit:
-                    return arns[:limit]
-        return arns
+        # newest first whatever order the endpoint lists them in
+        arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[-1]), reverse=True)
+        return arns[:limit] if limit else arns
 
     def _in_family(self, arn: str) -> bool:
         return svc.revision_of(arn).rsplit(":", 1)[0] == self.config.family
