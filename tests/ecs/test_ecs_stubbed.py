@@ -78,8 +78,8 @@ def begin(script) -> None:
     """v1 (revision 1) serves; the deploy registers revision 2 and updates the service."""
     script.service(td(1), current=sd(1))  # the flow: what serves
     script.taskdef(td(1), "v1")
-    script.register_flow(1, "v1", 2)
     script.service(td(1), current=sd(1))  # the target: before the update
+    script.register_flow(1, "v1", 2)
     script.update(td(2), current=sd(2))
 
 
@@ -251,8 +251,8 @@ def test_legacy_rollout_state_circuit_breaker_rollback(ecs_world, script, capsys
     deployments[].rolloutState; ECS's own rollback deployment ends it as restored."""
     script.service(td(1))
     script.taskdef(td(1), "v1")
-    script.register_flow(1, "v1", 2)
     script.service(td(1))
+    script.register_flow(1, "v1", 2)
     script.update(td(2), others=[old(2)])
     script.service(td(2), rollout="IN_PROGRESS", running=0, others=[old(2)])
     script.service(td(2), rollout="FAILED", running=0, others=[old(2)])  # ECS rolls back next

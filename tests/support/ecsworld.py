@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from support.sandbox import MotoServer
-
 from shipwright.domain import Release
 from shipwright.settings import load_settings
 from shipwright.settings.schema import SCHEMA
+from support.sandbox import MotoServer
 
 LAUNCHER = Path(__file__).with_name("moto_ecs_primary.py")
 APP = "learinal-backend"

@@ -82,7 +82,6 @@ class CodeDeployMove:
                     "revisionType": "AppSpecContent",
                     "appSpecContent": {"content": appspec(registered, self.config.container, port)},
                 },
-                description="shipwright deploy",
             )
         deployment = created["deploymentId"]
         try:

@@ -116,16 +116,18 @@ class EcsTarget:
 
     def deploy(self, release: Release) -> Outcome:
         began = time.monotonic()
+        before = self._movable(self.service())
         arn = self._register(release)
-        return self._move(release, arn, {"register": time.monotonic() - began})
+        return self._move(release, arn, before, {"register": time.monotonic() - began})
 
     def rollback(self, to: Release) -> Outcome:
         began = time.monotonic()
+        before = self._movable(self.service())
         arn = self.revisions.of_release(to)
         if arn is None:
             say(f"– no ACTIVE revision runs {to.version} any more: registering it again")
             arn = self._register(to)
-        return self._move(to, arn, {"register": time.monotonic() - began})
+        return self._move(to, arn, before, {"register": time.monotonic() - began})
 
     def verify(self, release: Release) -> Checks:
         service = self.service()
@@ -220,20 +222,25 @@ class EcsTarget:
         secrets.check_exist(self.clients, self.settings, refs)
         return self.revisions.register(rendered, release)
 
-    def _move(self, release: Release, arn: str, phases: dict[str, float]) -> Outcome:
-        began = time.monotonic()
-        before = self.service()
-        previous = svc.primary_task_definition(before)
-        kind = svc.controller(before)
-        if arn == previous and svc.settled(before):
-            ended = Ended("succeeded", f"{svc.revision_of(arn)} already serves", arn)
-        elif kind == "CODE_DEPLOY":
-            ended = self.codedeploy.deploy(before, arn, previous)
+    def _movable(self, service: dict[str, Any]) -> dict[str, Any]:
+        """``service``, once it is known this target can move it (before anything changes)."""
+        kind = svc.controller(service)
+        if kind == "CODE_DEPLOY":
+            self.codedeploy.names()
         elif kind == "EXTERNAL":
             raise ConfigError(
                 f"the service {self.config.service} uses the EXTERNAL deployment controller: "
                 "its task sets are managed outside ECS; deploy with that tool"
             )
+        return service
+
+    def _move(self, release: Release, arn: str, before: dict, phases: dict[str, float]) -> Outcome:
+        began = time.monotonic()
+        previous = svc.primary_task_definition(before)
+        if arn == previous and svc.settled(before):
+            ended = Ended("succeeded", f"{svc.revision_of(arn)} already serves", arn)
+        elif svc.controller(before) == "CODE_DEPLOY":
+            ended = self.codedeploy.deploy(before, arn, previous)
         else:
             with svc.ecs_errors(self.clients, "updating the service"):
                 updated = self.runner.api(
