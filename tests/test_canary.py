@@ -27,6 +27,16 @@ def canary_value(name: str) -> str:
 
 
 CANARIES = {name: canary_value(name) for name, var in SCHEMA.items() if var.secret}
+ECS_IMAGE = "127.0.0.1:5000/learinal-backend:v1@sha256:" + "1" * 64
+#: The ECS target pointed at a closed local port (its AWS paths: tests/ecs/test_ecs_canary.py).
+ECS = (
+    "--set",
+    "DEPLOY_TARGET=ecs",
+    "--set",
+    "AWS_ENDPOINT_URL=http://127.0.0.1:1",
+    "--set",
+    "AWS_SECRET_FROM=arn:aws:ssm:us-east-1:123456789012:parameter/learinal/staging/{name}",
+)
 
 TASKS = [
     ("env.check", "--env", "staging"),
@@ -43,6 +53,8 @@ TASKS = [
     ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
     ("deploy", "--env", "staging", "--no-gates", "--dry-run"),
     ("local.prepare", "--dry-run"),
+    ("ecs.render", "--env", "staging", "--image", ECS_IMAGE, *ECS),  # secrets as references
+    ("deploy", "--env", "staging", "--image", ECS_IMAGE, "--no-gates", "--dry-run", *ECS),
 ]
 
 

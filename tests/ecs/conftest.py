@@ -4,7 +4,7 @@ the world (``ecs_world``)."""
 from __future__ import annotations
 
 import pytest
-from helpers import require
+from helpers import invoke, require
 from support.ecsworld import EcsMoto, EcsWorld, aws_environ
 
 
@@ -25,3 +25,15 @@ def ecs_moto():
 @pytest.fixture
 def ecs_world(ecs_moto) -> EcsWorld:
     return EcsWorld(ecs_moto).build()
+
+
+@pytest.fixture
+def cli(ecs_world):
+    """``cli("status", "--env", "staging")``: the real CLI pointed at the world."""
+    env = ecs_world.cli_env()
+
+    def run(*args: str, **extra: str):
+        return invoke(*args, env={**env, **extra}, timeout=180)
+
+    run.world = ecs_world
+    return run

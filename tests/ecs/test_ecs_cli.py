@@ -14,17 +14,6 @@ from support.ecsworld import release
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cli(ecs_world):
-    env = ecs_world.cli_env()
-
-    def run(*args: str, **extra: str):
-        return invoke(*args, env={**env, **extra}, timeout=180)
-
-    run.world = ecs_world
-    return run
-
-
 def test_render_prints_the_task_definition_with_references(cli):
     v1 = release("v1")
     result = cli("ecs.render", "--env", "staging", "--image", v1.image)
