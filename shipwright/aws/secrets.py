@@ -111,25 +111,35 @@ def check_exist(clients, settings: Settings, refs: list[SecretRef]) -> None:
     from shipwright.aws.errors import aws_errors, code_of
 
     gone = []
+    parameters = [r for r in refs if r.service == "ssm"]
+    with aws_errors(settings, "looking up the SSM parameters the secrets reference"):
+        found = _parameters(clients, parameters) if parameters else set()
     for ref in refs:
-        with aws_errors(settings, f"looking up the secret reference of {ref.name}"):
-            try:
-                exists = _exists(clients(ref.service), ref)
-            except ClientError as exc:
-                if code_of(exc) not in ("ResourceNotFoundException", "ParameterNotFound"):
-                    raise
-                exists = False
+        if ref.service == "ssm":
+            exists = ref.resource in found
+        else:
+            with aws_errors(settings, f"looking up the secret reference of {ref.name}"):
+                try:
+                    clients("secretsmanager").describe_secret(SecretId=ref.resource)
+                    exists = True
+                except ClientError as exc:
+                    if code_of(exc) != "ResourceNotFoundException":
+                        raise
+                    exists = False
         if not exists:
             gone.append(f"{ref.name} -> {ref.value_from} (from {ref.source})")
     if gone:
         raise ConfigError("these secret references do not exist: " + "; ".join(gone))
 
 
-def _exists(client, ref: SecretRef) -> bool:
-    if ref.service == "secretsmanager":
-        client.describe_secret(SecretId=ref.resource)
-        return True
-    found = client.describe_parameters(
-        ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [ref.resource]}]
-    )["Parameters"]
-    return bool(found)
+def _parameters(clients, refs: list[SecretRef]) -> set[str]:
+    """Which of the referenced parameter names exist (metadata only), 50 names a call."""
+    names = sorted({r.resource for r in refs})
+    found: set[str] = set()
+    pages = clients("ssm").get_paginator("describe_parameters")
+    for start in range(0, len(names), 50):
+        chunk = names[start : start + 50]
+        flt = [{"Key": "Name", "Option": "Equals", "Values": chunk}]
+        for page in pages.paginate(ParameterFilters=flt):
+            found |= {p["Name"] for p in page.get("Parameters", [])}
+    return found

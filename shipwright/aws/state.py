@@ -105,7 +105,12 @@ def _lock_info(body: bytes, environment: str) -> LockInfo:
 
 
 class S3LedgerStore(_InS3):
-    """One object per entry; read back in id (time) order."""
+    """One object per entry; read back in id (time) order. An entry never changes once
+    written, so each is fetched once per process (a run reads the ledger several times)."""
+
+    def __init__(self, clients: AwsClients, bucket: str, prefix: str):
+        super().__init__(clients, bucket, prefix)
+        self._read: dict[str, dict[str, Any] | None] = {}
 
     def load(self, environment: str) -> list[dict[str, Any]]:
         prefix = self.key(environment, "ledger/")
@@ -114,16 +119,18 @@ class S3LedgerStore(_InS3):
             pages = self.clients("s3").get_paginator("list_objects_v2")
             for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
                 keys += [item["Key"] for item in page.get("Contents", [])]
-        entries = []
-        for key in sorted(keys):
-            got = self._get(key)
-            try:
-                entry = json.loads(got[0]) if got else None
-            except ValueError:
-                continue  # a torn or foreign object must not hide the rest
-            if isinstance(entry, dict):
-                entries.append(entry)
-        return entries
+        for key in keys:
+            if key not in self._read:
+                self._read[key] = self._entry(key)
+        return [dict(self._read[k]) for k in sorted(keys) if self._read[k] is not None]
+
+    def _entry(self, key: str) -> dict[str, Any] | None:
+        got = self._get(key)
+        try:
+            entry = json.loads(got[0]) if got else None
+        except ValueError:
+            return None  # a torn or foreign object must not hide the rest
+        return entry if isinstance(entry, dict) else None
 
     def append(self, environment: str, entry: dict[str, Any]) -> None:
         key = self.key(environment, f"ledger/{entry['id']}.json")
