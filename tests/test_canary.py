@@ -39,6 +39,17 @@ CANARIES = {name: canary_value(name) for name, var in SCHEMA.items() if var.secr
 #: Not secret, but needed to reach the paths that use the secrets next to them.
 PLAIN = {"DEPLOY_HOSTS": NOWHERE, "DEPLOY_CONNECT_TIMEOUT": "1", "DOCKER_USERNAME": "canary"}
 LOCAL = ("--set", "DEPLOY_TARGET=local")  # a ledger that needs no reachable host
+ECS_IMAGE = "127.0.0.1:5000/learinal-backend:v1@sha256:" + "1" * 64
+#: The ECS target pointed at a closed local port (its AWS paths: tests/ecs/test_ecs_canary.py).
+ECS = (
+    "--set",
+    "DEPLOY_TARGET=ecs",
+    "--set",
+    "AWS_ENDPOINT_URL=http://127.0.0.1:1",
+    "--set",
+    "AWS_SECRET_FROM=arn:aws:ssm:us-east-1:123456789012:parameter/learinal/staging/{name}",
+    *("--set", "AWS_STATE_BUCKET=canary", "--set", "ECS_CLUSTER=c", "--set", "ECS_SERVICE=s"),
+)
 
 #: (args, exit code, a line that proves the secret-handling path ran)
 TASKS = [
@@ -70,6 +81,12 @@ TASKS = [
     ),
     (("status", "--env", "staging"), 0, NOWHERE),  # the unreachable host is reported
     (("local.prepare", "--dry-run"), 0, "Local default"),
+    (("ecs.render", "--env", "staging", "--image", ECS_IMAGE, *ECS), 0, "valueFrom"),
+    (
+        ("deploy", "--env", "staging", "--image", ECS_IMAGE, "--no-gates", "--dry-run", *ECS),
+        1,  # the plan reads the service first: the closed port is reported, nothing else
+        "AWS is unreachable",
+    ),
 ]
 
 

@@ -19,13 +19,22 @@ def _should_set(settings: Settings, key: str) -> str:
     return f"envs/.env.{env}"
 
 
+def _by_reference(settings: Settings, name: str) -> bool:
+    """A secret an AWS platform injects from a reference (AWS_SECRET_REFS/_FROM) need
+    not be known here: the tool never handles its value."""
+    from shipwright.aws.secrets import has_reference
+
+    var = settings.schema.variables[name]
+    return var.secret and var.ship and has_reference(settings, name)
+
+
 def validate(settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     env = settings.environment
     for name, var in settings.schema.variables.items():
         value = settings.get(name)
         if value is None:
-            if env in var.required_in:
+            if env in var.required_in and not _by_reference(settings, name):
                 problems.append(
                     Problem(_should_set(settings, name), f"{name} is required in {env} but not set")
                 )
