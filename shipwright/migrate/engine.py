@@ -112,6 +112,11 @@ def show_plan(session: Session, steps: list[tuple[Migration, str]], title: str) 
     table(title, ("#", "Migration", "Phase", "Direction", "Runs in"), rows)
 
 
+def _title(session: Session, action: str) -> str:
+    dry = " (dry run: nothing is written)" if session.runner.dry_run else ""
+    return f"migrate {action} in {session.settings.environment}{dry}"
+
+
 # -- running -----------------------------------------------------------------------------
 def up(
     session: Session,
@@ -149,7 +154,7 @@ def up(
             + (f" ({stopped})" if stopped else ""),
         )
         return []
-    show_plan(session, steps, f"migrate up in {session.settings.environment}")
+    show_plan(session, steps, _title(session, "up"))
     with locked(session, lock, f"migrate up: {', '.join(m.name for m in plan)}"):
         again, _ = plan_up(session.state(), to)
         if [m.name for m in again] != [m.name for m in plan]:
@@ -236,6 +241,8 @@ def _step(
         raise
     if outcome.ok:
         record(APPLIED, "")
+        if session.runner.dry_run:
+            return
         status(
             True,
             f"{migration.name} {direction} ({migration.phase}) in {time.monotonic() - began:.1f}s",
