@@ -19,6 +19,7 @@ HELP = {
     "dry-run": "print the plan, gates included, and change nothing",
     "version-run": "run in this recorded version's image (default: what serves now)",
     "command": "the command, when not given after -- (split like a shell would)",
+    "force": "roll back although an applied contract migration forbids it (recorded)",
 }
 
 
@@ -76,7 +77,16 @@ def deploy(
 
 @task(
     help=flag_help(
-        "env", "to", "reason", "lock-wait", "break-lock", "dry-run", "set", "json", own=HELP
+        "env",
+        "to",
+        "reason",
+        "lock-wait",
+        "break-lock",
+        "force",
+        "dry-run",
+        "set",
+        "json",
+        own=HELP,
     ),
     iterable=["set"],
 )
@@ -88,6 +98,7 @@ def rollback(
     reason="",
     lock_wait=0,
     break_lock=False,
+    force=False,
     dry_run=False,
     set=None,
     json=False,
@@ -102,6 +113,7 @@ def rollback(
         reason=reason,
         lock_wait=float(lock_wait),
         break_lock=break_lock,
+        force=force,
         as_json=json,
     )
 

@@ -14,6 +14,7 @@ from shipwright import output
 from shipwright.domain import Release, Run, Status
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
 from shipwright.flow import release as flow
+from shipwright.flow.hooks import hooks_for
 from shipwright.flow.session import opened
 from shipwright.gitinfo import branch, commit_sha
 from shipwright.output import emit_json, markdown_table, say, step_summary, table
@@ -56,6 +57,7 @@ def deploy(
         gates=gates,
         watch=watch,
         branch=branch(),
+        hooks=hooks_for(settings),
     )
     try:
         release = release or flow.release_for(settings, runner, version, image)
@@ -78,10 +80,17 @@ def rollback(
     reason: str = "",
     lock_wait: float = 0.0,
     break_lock: bool = False,
+    force: bool = False,
     as_json: bool = False,
     target: Target | None = None,
 ) -> flow.Result:
-    opts = flow.Options(reason=reason or "rollback", lock_wait=lock_wait, break_lock=break_lock)
+    opts = flow.Options(
+        reason=reason or "rollback",
+        lock_wait=lock_wait,
+        break_lock=break_lock,
+        hooks=hooks_for(settings),
+        force=force,
+    )
     with opened(settings, runner, staging=False, target=target) as dep:
         result = flow.rollback(dep, to, opts)
     return _finish(result, as_json)

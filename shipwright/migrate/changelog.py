@@ -37,6 +37,7 @@ class Applied:
     who: str
     release: str
     duration: float
+    requires: str = ""  # contract: the release it needs
 
 
 class Changelog:
@@ -67,6 +68,7 @@ class Changelog:
                 run.get("who", ""),
                 run.get("release", ""),
                 float(run.get("duration", 0.0)),
+                run.get("requires", ""),
             )
         return state
 
