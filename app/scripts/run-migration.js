@@ -15,7 +15,8 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const MIGRATIONS = path.join(__dirname, 'migrations');
+// MIGRATE_DIR: another folder of modules (the engine's --local runs name theirs).
+const MIGRATIONS = process.env.MIGRATE_DIR || path.join(__dirname, 'migrations');
 const ACTIONS = new Set(['up', 'down', 'batch']);
 const NAME = /^\d+-[a-z0-9][a-z0-9-]*$/;
 

@@ -58,12 +58,13 @@ class LocalExecutor:
     def __init__(self, settings: Settings, runner: Runner):
         self.settings, self.runner = settings, runner
         self.where = "this machine"
+        self.folder = str(settings.root / settings["MIGRATIONS_DIR"])
 
     def run(self, migration: Migration, action: str, env: dict[str, str]) -> Run:
         command = argv(self.settings, migration, action)
         result = self.runner.local(
             command,
-            env={"MONGO_URI": self.settings["MONGO_URI"], **env},
+            env={"MONGO_URI": self.settings["MONGO_URI"], "MIGRATE_DIR": self.folder, **env},
             cwd=str(APP_DIR),
             check=False,
             timeout=self.settings.number("MIGRATE_TIMEOUT"),
