@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +32,8 @@ RUNNER_EXITS = {
     4: "the runner could not reach MongoDB",
 }
 APP_DIR = PROJECT_ROOT / "app"
+#: How a runner stopped by Ctrl-C exits (killed by SIGINT, or a shell's 128 + SIGINT).
+INTERRUPTED = (-signal.SIGINT, 128 + signal.SIGINT)
 
 
 class Executor(Protocol):
@@ -69,6 +72,8 @@ class LocalExecutor:
             check=False,
             timeout=self.settings.number("MIGRATE_TIMEOUT"),
         )
+        if result.exit_code in INTERRUPTED:  # Ctrl-C reached the runner too: stop, do not undo
+            raise KeyboardInterrupt
         return Run(command, result.exit_code, result.stdout + result.stderr, self.where)
 
 
