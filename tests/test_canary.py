@@ -43,6 +43,8 @@ TASKS = [
     ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
     ("deploy", "--env", "staging", "--no-gates", "--dry-run"),
     ("local.prepare", "--dry-run"),
+    ("migrate.status", "--env", "staging"),  # MongoDB does not answer: a clean refusal
+    ("migrate.up", "--env", "staging", "--local", "--dry-run"),
 ]
 
 
