@@ -165,7 +165,31 @@ def contract(fleet, uri: str, hours: str) -> tuple[int, str]:
     return 0, ""
 
 
-def test_email_to_email_address_in_four_steps_with_zero_failed_requests(world):
+def _dry_deploy(fleet, uri: str, version: str, capsys) -> tuple[int, str]:
+    """``invoke deploy --dry-run`` of ``version``: (exit code, what it printed)."""
+    from shipwright.flow import commands as flow_commands
+    from shipwright.runner import Runner
+    from shipwright.targets.compose_hosts.target import ComposeHostsTarget
+
+    settings = settings_for(fleet, uri)
+    runner = Runner(dry_run=True)
+    capsys.readouterr()
+    try:
+        flow_commands.deploy(
+            settings,
+            runner,
+            release=fleet.release(version),
+            target=ComposeHostsTarget(settings, runner),
+            gates=False,
+            watch=False,
+        )
+        code = 0
+    except ShipwrightError as exc:
+        code = int(exc.exit_code)
+    return code, capsys.readouterr().out
+
+
+def test_email_to_email_address_in_four_steps_with_zero_failed_requests(world, capsys):
     import pymongo
 
     fleet, uri = world
@@ -175,6 +199,13 @@ def test_email_to_email_address_in_four_steps_with_zero_failed_requests(world):
     for i in range(3):
         assert post_user(fleet, f"old{i}@example.org") == 201
     assert users.count_documents({"emailAddress": {"$exists": True}}) == 0
+
+    # The dry run plans the expand migrations before the move and writes nothing.
+    code, result = _dry_deploy(fleet, uri, "v1.1", capsys)
+    assert code == 0, result
+    assert "would run migration 0001-add-subscription-tier up (expand)" in result
+    assert users.database.migrations_changelog.count_documents({}) == 0
+    assert set(fleet.serving().values()) == {"v1.0"}
 
     # 1. v1.1: expand migrations before the move, then traffic moves; no request fails.
     code, result, prober = deploy(fleet, uri, "v1.1")
