@@ -20,6 +20,7 @@ HELP = {
     "yes": "approve without the prompt where the environment needs approval (recorded)",
     "dry-run": "print the plan, gates included, and change nothing",
     "command": "the command, when not given after -- (split like a shell would)",
+    "force": "roll back although an applied contract migration forbids it (recorded)",
 }
 RUN_VERSION = {"version": "run in this recorded version's image (default: what serves now)"}
 
@@ -86,7 +87,17 @@ def deploy(
 @task(
     auto_shortflags=False,
     help=flag_help(
-        "env", "to", "reason", "lock-wait", "break-lock", "yes", "dry-run", "set", "json", own=HELP
+        "env",
+        "to",
+        "reason",
+        "lock-wait",
+        "break-lock",
+        "yes",
+        "force",
+        "dry-run",
+        "set",
+        "json",
+        own=HELP,
     ),
     iterable=["set"],
 )
@@ -99,6 +110,7 @@ def rollback(
     lock_wait=0,
     break_lock=False,
     yes=False,
+    force=False,
     dry_run=False,
     set=None,
     json=False,
@@ -114,6 +126,7 @@ def rollback(
         lock_wait=float(lock_wait),
         break_lock=break_lock,
         yes=yes,
+        force=force,
         as_json=json,
     )
 

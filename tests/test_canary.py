@@ -87,6 +87,14 @@ TASKS = [
         1,  # the plan reads the service first: the closed port is reported, nothing else
         "AWS is unreachable",
     ),
+    # MONGO_URI's password reaches the driver; the refusal names the server, not it (the
+    # engine's own canary runs against a real wire-protocol server: tests/migrate).
+    (("migrate.status", "--env", "staging"), 1, "MongoDB at 127.0.0.1:1 does not answer"),
+    (
+        ("migrate.up", "--env", "staging", "--local", "--dry-run"),
+        1,
+        "MongoDB at 127.0.0.1:1 does not answer",
+    ),
 ]
 
 

@@ -39,7 +39,7 @@ function levelFor(status) {
   return status >= 400 ? 'warn' : 'info';
 }
 
-function createApp({ config, state, metrics, logger, deps = [] }) {
+function createApp({ config, state, metrics, logger, deps = [], users = null }) {
   const items = [
     { id: 1, name: 'alpha' },
     { id: 2, name: 'beta' },
@@ -82,6 +82,19 @@ function createApp({ config, state, metrics, logger, deps = [] }) {
     }
     state.failRate.set(rate);
     return send(res, 200, { failRate: rate });
+  }
+
+  // Users live in MongoDB (src/users.js); 503 when the app runs without it.
+  async function userRoute(req, res, path, isRead) {
+    if (!users || !users.enabled) return send(res, 503, { error: 'users need MONGO_URI' });
+    if (path === '/api/users') {
+      if (req.method !== 'POST') return notAllowed(res, 'POST');
+      const body = await readJson(req);
+      return send(res, 201, await users.create(body.email));
+    }
+    if (!isRead) return notAllowed(res, 'GET, HEAD');
+    const user = await users.get(path.slice('/api/users/'.length));
+    return user ? send(res, 200, user) : send(res, 404, { error: 'user not found' });
   }
 
   async function route(req, res, path, query) {
@@ -135,6 +148,7 @@ function createApp({ config, state, metrics, logger, deps = [] }) {
       items.push(item);
       return send(res, 201, item);
     }
+    if (path === '/api/users' || path.startsWith('/api/users/')) return userRoute(req, res, path, isRead);
     const match = /^\/api\/items\/(\d+)$/.exec(path);
     if (match) {
       if (!isRead) return notAllowed(res, 'GET, HEAD');

@@ -9,6 +9,7 @@ const { Metrics } = require('./metrics');
 const { FailRate } = require('./faults');
 const { buildDependencyChecks } = require('./deps');
 const { createApp } = require('./app');
+const { createUserStore, emailStep } = require('./users');
 
 function createState(config, now = Date.now()) {
   return {
@@ -56,7 +57,8 @@ function start(env = process.env) {
   const state = createState(config);
   const metrics = new Metrics();
   const deps = buildDependencyChecks(config);
-  const server = http.createServer(createApp({ config, state, metrics, logger, deps }));
+  const users = createUserStore({ mongoUri: config.mongoUri, step: emailStep(env) });
+  const server = http.createServer(createApp({ config, state, metrics, logger, deps, users }));
 
   server.on('error', (err) => {
     logger.error('server error', { error: err.message, code: err.code });

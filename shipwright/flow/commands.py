@@ -15,6 +15,7 @@ from shipwright import output
 from shipwright.domain import Release, Run, Status
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
 from shipwright.flow import release as flow
+from shipwright.flow.hooks import hooks_for
 from shipwright.flow.session import opened
 from shipwright.gitinfo import branch, commit_sha
 from shipwright.output import emit_json, markdown_table, say, step_summary, table
@@ -62,6 +63,7 @@ def deploy(
         branch=branch(),
         yes=yes,
         ask=terminal_prompt(),
+        hooks=hooks_for(settings),
     )
     try:
         release = release or flow.release_for(settings, runner, version, image)
@@ -85,6 +87,7 @@ def rollback(
     lock_wait: float = 0.0,
     break_lock: bool = False,
     yes: bool = False,
+    force: bool = False,
     as_json: bool = False,
     target: Target | None = None,
 ) -> flow.Result:
@@ -94,6 +97,8 @@ def rollback(
         break_lock=break_lock,
         yes=yes,
         ask=terminal_prompt(),
+        hooks=hooks_for(settings),
+        force=force,
     )
     with opened(settings, runner, staging=False, target=target) as dep:
         result = flow.rollback(dep, to, opts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from shipwright.checks import health, metrics, smoke, watch
 from shipwright.checks.prober import Prober
 from shipwright.domain import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
 from shipwright.errors import ConfigError, ExitCode, ShipwrightError
+from shipwright.flow.hooks import Hook
 from shipwright.flow.session import Deployment
 from shipwright.image.reference import ImageRef
 from shipwright.ledger import Entry
@@ -48,6 +49,11 @@ class Options:
     yes: bool = False
     ask: Callable[[str], str] | None = None
     approved_by: str = ""  # filled in once approved, recorded in the ledger
+    #: What the environment adds to the flow (shipwright.flow.hooks): gates, and work
+    #: after the lock and before any traffic moves.
+    hooks: Sequence[Hook] = ()
+    #: Override a hook's refusal (--force); the ledger records it.
+    force: bool = False
 
 
 @dataclass
@@ -159,6 +165,7 @@ def preflight(dep: Deployment, release: Release, opts: Options) -> Checks:
         override_audit=opts.override_audit,
         current=dep.target.current(),
     )
+    checks.items += [check for hook in opts.hooks for check in hook.gates(dep, release)]
     gates.report(checks)
     return checks
 
@@ -192,6 +199,9 @@ def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: R
     """Under --dry-run, the target's plan (gates were already printed); else approval
     (where the environment needs it), then the release."""
     if dep.runner.dry_run:
+        for hook in opts.hooks:
+            for line in hook.plan(dep, release, result.action, opts.force):
+                say(f"would {line}")
         for step in dep.target.plan(release, result.action).steps:
             say(f"would {step}")
         result.exit_code = ExitCode.OK
@@ -215,6 +225,7 @@ def _release(dep, release, opts, result: Result) -> Result:
         break_first=opts.break_lock,
     ):
         current = dep.target.current()  # what serves once no one else can change it
+        before = _before_move(dep, release, opts, result, current)
         source = _watch_source(dep) if opts.watch else None
         baseline = watch.take_baseline(source) if source else None
         # Downtime is what users of the serving release see; a first deploy has none.
@@ -241,7 +252,7 @@ def _release(dep, release, opts, result: Result) -> Result:
             )
         code = exit_code_for(outcome)
         reverted = False  # the flow itself rolled back (verify or watch failed)
-        notes = [outcome.message] if outcome.message else []
+        notes = before + ([outcome.message] if outcome.message else [])
         if code == ExitCode.OK:
             try:
                 checked = _check(dep, release, opts, result, current, source, baseline, notes)
@@ -330,6 +341,41 @@ def _aborted(dep, result: Result, opts, current, exc: BaseException, units, note
     _notify(dep, "failed", release, action.title(), detail=str(exc))
     if isinstance(exc, ShipwrightError):
         exc.exit_code = ExitCode.BROKEN
+
+
+def _before_move(dep, release: Release, opts: Options, result: Result, current) -> list[str]:
+    """The hooks' work after the lock and before the move; their notes for the ledger. A
+    failure stops the run with nothing moved: recorded as failed, exit 1."""
+    notes: list[str] = []
+    try:
+        for hook in opts.hooks:
+            notes += hook.before_move(dep, release, result.action, opts.force)
+    except ConfigError:
+        raise  # a refusal: nothing ran, nothing to record
+    except BaseException as exc:
+        why = f"{type(exc).__name__}" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        result.entry = dep.ledger.record(
+            result.action,
+            release,
+            "failed",
+            reason=opts.reason,
+            previous=current,
+            notes=notes + [f"stopped before any traffic moved: {why}"],
+            gates=_gate_record(result, opts),
+        )
+        _notify(dep, "failed", release, result.action.title(), detail=why)
+        if isinstance(exc, ShipwrightError):
+            raise ShipwrightError(
+                f"{result.action} {release.version} stopped before any traffic moved: {exc}\n"
+                f"{WHAT_DID_NOT_MOVE}",
+                ExitCode.FAILED,
+            ) from None
+        raise
+    return notes
+
+
+#: What a stop before the move means for the user.
+WHAT_DID_NOT_MOVE = "nothing moved: the previous release still serves"
 
 
 def _sampled(sample: watch.Sample, opts: Options) -> None:

@@ -168,6 +168,7 @@ VARIABLES: tuple[Var, ...] = (
 TARGET_VARIABLES = (
     "shipwright.targets.compose_hosts.variables",
     "shipwright.targets.ecs.variables",
+    "shipwright.migrate.variables",
 )
 
 

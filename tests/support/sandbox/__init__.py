@@ -10,6 +10,7 @@ file in its own work dir and every start error quotes that log's tail.
     registry    Registry: docker-registry on 127.0.0.1 (+ extra listeners, same storage)
     nginx       Nginx: own nginx instance with atomic switch_upstream()
     redis       Redis: redis-server without persistence
+    mongowire   MongoEco: a MongoDB wire-protocol server (mongoeco, its own venv)
     moto        MotoServer: local AWS endpoint, env(), reset()
     sshhosts    SshHosts: N SSH hosts (netns + own dockerd each, or loopback)
 
@@ -26,6 +27,7 @@ from shipwright.machine.rootfs import (
 
 from ._proc import SandboxError, free_port, wait_until
 from .engine import Engine
+from .mongowire import MongoEco
 from .moto import MotoServer
 from .nginx import Nginx
 from .redis import Redis
@@ -48,6 +50,7 @@ __all__ = [
     "Nginx",
     "Redis",
     "MotoServer",
+    "MongoEco",
     "SshHost",
     "SshHosts",
     "cleanup_stale",
