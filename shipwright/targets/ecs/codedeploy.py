@@ -10,20 +10,14 @@ set running the revision this deploy registered.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
-from shipwright.aws.clients import AwsClients
 from shipwright.aws.errors import aws_errors
 from shipwright.errors import ConfigError
 from shipwright.output import say
 from shipwright.retry import poll
-from shipwright.runner import Runner
 from shipwright.targets.ecs import service as svc
-from shipwright.targets.ecs.config import EcsConfig
-from shipwright.targets.ecs.stopped import StoppedTasks
-from shipwright.targets.ecs.tracker import Ended
+from shipwright.targets.ecs.tracker import Ended, Following
 
 FINAL = ("Succeeded", "Failed", "Stopped")
 
@@ -41,21 +35,7 @@ def appspec(task_definition: str, container: str, port: int) -> str:
     return json.dumps({"version": 0.0, "Resources": [resource]}, sort_keys=True)
 
 
-class CodeDeployMove:
-    def __init__(
-        self,
-        clients: AwsClients,
-        config: EcsConfig,
-        runner: Runner,
-        stopped: StoppedTasks,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.clients, self.config, self.runner, self.stopped = clients, config, runner, stopped
-        self.clock, self.sleep = clock, sleep
-        self._last = ""
-
+class CodeDeployMove(Following):
     def names(self) -> tuple[str, str]:
         app, group = self.config.codedeploy_application, self.config.codedeploy_group
         if not (app and group):

@@ -44,7 +44,10 @@ class Ended:
         return self.state == "succeeded"
 
 
-class Tracker:
+class Following:
+    """What a deployment follower needs: the AWS clients, the target's config, the
+    runner (for plans), the stopped-task reporter, and a clock (tests drive it)."""
+
     def __init__(
         self,
         clients: AwsClients,
@@ -58,6 +61,9 @@ class Tracker:
         self.clients, self.config, self.runner, self.stopped = clients, config, runner, stopped
         self.clock, self.sleep = clock, sleep
         self._last = ""
+
+
+class Tracker(Following):
 
     @property
     def ecs(self) -> Any:
