@@ -270,9 +270,10 @@ def test_backup_before_up_and_restore(mongo):
     assert missing.code == 2 and "no backup 'nope'" in missing.output
 
 
-def test_node_cursor_helpers_on_real_mongodb(mongo):
+def test_node_cursor_helpers_on_real_mongodb(mongo, request):
     """findOne / find().toArray() in a migration: only a real server answers them."""
     if mongo.server.kind != "real":
+        request.applymarker(pytest.mark.real_service)  # proven only on real MongoDB
         pytest.skip("mongoeco answers cursor ids the Node driver cannot read: real MongoDB only")
     seed_users(mongo, 2)
     mongo.write(

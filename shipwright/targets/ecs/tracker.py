@@ -64,7 +64,6 @@ class Following:
 
 
 class Tracker(Following):
-
     @property
     def ecs(self) -> Any:
         return self.clients("ecs")
