@@ -118,7 +118,8 @@ class AppRunnerTarget:
 
     def rollback(self, to: Release) -> Outcome:
         service = self.service()
-        self._source_config(service, "rollback")
+        if svc.is_source(service):
+            self._source_config(service, "rollback")  # refuses
         return self._update(to, service)
 
     def verify(self, release: Release) -> Checks:
