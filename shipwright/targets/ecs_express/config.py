@@ -89,4 +89,5 @@ class ExpressConfig:
             codedeploy_config="",
             state_bucket=None,
             state_prefix="",
+            setting_prefix="EXPRESS",
         )

@@ -120,12 +120,10 @@ class ExpressTarget:
         return Plan(self.name, release, steps)
 
     def deploy(self, release: Release) -> Outcome:
-        return self._move(release)
+        return self._move(release, create=True)
 
     def rollback(self, to: Release) -> Outcome:
-        if svc.find(self.clients, self.config) is None:
-            self.ecs_service()  # raises: nothing to roll back
-        return self._move(to)
+        return self._move(to, create=False)
 
     def verify(self, release: Release) -> Checks:
         service = self.ecs_service()
@@ -224,11 +222,14 @@ class ExpressTarget:
         self.clients.close()
 
     # -- internals ------------------------------------------------------------------------
-    def _move(self, release: Release) -> Outcome:
+    def _move(self, release: Release, *, create: bool) -> Outcome:
+        """Create (first deploy) or update the service to ``release``, followed to its end."""
         began = time.monotonic()
         refs = secrets.secret_refs(self.settings, self.settings.app_environment())
         secrets.check_exist(self.clients, self.settings, refs)
         before = svc.find(self.clients, self.config)
+        if before is None and not create:
+            self.ecs_service()  # raises: there is nothing to roll back
         ecs = self.clients("ecs")
         if before is None:
             args = request.create_arguments(self.settings, self.config, release)
