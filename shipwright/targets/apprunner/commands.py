@@ -10,6 +10,7 @@ smoke-tests it on its own endpoint, and prints the cut-over steps and the way ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,10 @@ def migrate(
     image: str | None = None,
     yes: bool = False,
     clients: AwsClients | None = None,
-    express: Target | None = None,
+    express: Callable[[Settings], Target] | None = None,
 ) -> move.MovePlan:
     """The plan (printed); with ``write``/``apply`` as the module says. ``clients`` and
-    ``express``: given by tests (Stubber-wrapped App Runner, a stubbed Express target)."""
+    ``express`` (the Express target for given settings): tests' Stubber-backed ones."""
     clients = clients or AwsClients(settings)
     clients.require_credentials()
     service, scaling, connector = read(clients, AppRunnerConfig.from_settings(settings))
@@ -113,7 +114,7 @@ def _apply(settings, runner, plan: move.MovePlan, service: dict, clients, yes, e
         settings.files,
         settings.schema,
     )
-    express = express or open_target(on_express, runner)
+    express = (express or (lambda s: open_target(s, runner)))(on_express)
     say(f"→ deploying {plan.release.version} to a new Express service beside {plan.service}")
     result = flow.deploy(
         on_express,
