@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 from arkit import FakeTime, deploy, exit_code, newest, record_good, rollback, target_for
-from arstub import AppRunnerScript, op_id
+from support.arstub import AppRunnerScript, op_id
 from support.runnerworld import SERVICE_NAME, pinned, release
 
 from shipwright.errors import ExitCode

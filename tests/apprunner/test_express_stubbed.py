@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 from arkit import FakeTime, deploy, newest, record_good, rollback, target_for
-from expressstub import ENDPOINT, RUN_FAMILY, ExpressScript, rev, sd, td
+from support.expressstub import ENDPOINT, RUN_FAMILY, ExpressScript, rev, sd, td
 from support.runnerworld import ROLE, pinned, release
 
 from shipwright.errors import ExitCode

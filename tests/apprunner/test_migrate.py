@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import pytest
 from arkit import FakeTime, exit_code
-from arstub import URL, AppRunnerScript
-from expressstub import ExpressScript
 from helpers import ROOT, project_root
+from support.arstub import URL, AppRunnerScript
+from support.expressstub import ExpressScript
 from support.runnerworld import pinned
 
 from shipwright.aws.clients import AwsClients

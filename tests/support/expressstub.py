@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import boto3
 from botocore.stub import Stubber
+
 from support.runnerworld import ACCOUNT, REGION, pinned
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

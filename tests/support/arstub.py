@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import boto3
 from botocore.stub import Stubber
+
 from support.runnerworld import (
     ACCOUNT,
     REGION,
@@ -34,6 +35,98 @@ CONNECTOR_ARN = (
 
 def op_id(n: int) -> str:
     return f"{n:08d}-6c1a-4e0e-9a5b-2f0d3c4b5a69"
+
+
+def service_shape(
+    tag: str | None = "v1",
+    *,
+    status: str = "RUNNING",
+    source: bool = False,
+    from_repository: bool = True,
+    vpc: bool = False,
+    variables: dict | None = None,
+    by_tag: bool = False,
+) -> dict:
+    plain = {"NODE_ENV": "production", "LOG_LEVEL": "info", **(variables or {})}
+    if tag:
+        plain["APP_VERSION"] = tag
+    secrets = {"MONGO_URI": secret_arn("MONGO_URI"), "JWT_SECRET": secret_arn("JWT_SECRET")}
+    runtime = {
+        "RuntimeEnvironmentVariables": plain,
+        "RuntimeEnvironmentSecrets": secrets,
+        "Port": "3000",
+    }
+    if source:
+        code = {"ConfigurationSource": "REPOSITORY" if from_repository else "API"}
+        if not from_repository:
+            code["CodeConfigurationValues"] = {"Runtime": "NODEJS_18", **runtime}
+        configuration = {
+            "CodeRepository": {
+                "RepositoryUrl": "https://github.com/learinal/learinal-backend",
+                "SourceCodeVersion": {"Type": "BRANCH", "Value": "main"},
+                "CodeConfiguration": code,
+            },
+            "AutoDeploymentsEnabled": False,
+            "AuthenticationConfiguration": {
+                "ConnectionArn": f"arn:aws:apprunner:{REGION}:{ACCOUNT}:connection/gh/abc"
+            },
+        }
+    else:
+        image = pinned(tag or "v1")
+        if by_tag:
+            image = image.split("@")[0] + f":{tag}"
+        configuration = {
+            "ImageRepository": {
+                "ImageIdentifier": image,
+                "ImageConfiguration": runtime,
+                "ImageRepositoryType": "ECR",
+            },
+            "AutoDeploymentsEnabled": False,
+            "AuthenticationConfiguration": {
+                "AccessRoleArn": f"arn:aws:iam::{ACCOUNT}:role/AppRunnerECRAccessRole"
+            },
+        }
+    egress = {"EgressType": "DEFAULT"}
+    if vpc:
+        egress = {"EgressType": "VPC", "VpcConnectorArn": CONNECTOR_ARN}
+    return {
+        "ServiceName": SERVICE_NAME,
+        "ServiceId": SERVICE_ID,
+        "ServiceArn": SERVICE_ARN,
+        "ServiceUrl": URL,
+        "CreatedAt": NOW,
+        "UpdatedAt": NOW,
+        "Status": status,
+        "SourceConfiguration": configuration,
+        "InstanceConfiguration": {
+            "Cpu": "1024",
+            "Memory": "2048",
+            "InstanceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/learinal-backend-instance",
+        },
+        "HealthCheckConfiguration": {
+            "Protocol": "HTTP",
+            "Path": "/health",
+            "Interval": 10,
+            "Timeout": 5,
+            "HealthyThreshold": 1,
+            "UnhealthyThreshold": 5,
+        },
+        "AutoScalingConfigurationSummary": {
+            "AutoScalingConfigurationArn": SCALING_ARN,
+            "AutoScalingConfigurationName": "learinal",
+            "AutoScalingConfigurationRevision": 3,
+            "Status": "ACTIVE",
+            "CreatedAt": NOW,
+            "HasAssociatedService": True,
+            "IsDefault": False,
+        },
+        "NetworkConfiguration": {
+            "EgressConfiguration": egress,
+            "IngressConfiguration": {"IsPubliclyAccessible": True},
+            "IpAddressType": "IPV4",
+        },
+        "ObservabilityConfiguration": {"ObservabilityEnabled": False},
+    }
 
 
 class AppRunnerScript:
@@ -69,102 +162,10 @@ class AppRunnerScript:
         self.stub.assert_no_pending_responses()
 
     # -- the service -------------------------------------------------------------------
-    def service_shape(
-        self,
-        tag: str | None = "v1",
-        *,
-        status: str = "RUNNING",
-        source: bool = False,
-        from_repository: bool = True,
-        vpc: bool = False,
-        variables: dict | None = None,
-        by_tag: bool = False,
-    ) -> dict:
-        plain = {"NODE_ENV": "production", "LOG_LEVEL": "info", **(variables or {})}
-        if tag:
-            plain["APP_VERSION"] = tag
-        secrets = {"MONGO_URI": secret_arn("MONGO_URI"), "JWT_SECRET": secret_arn("JWT_SECRET")}
-        runtime = {
-            "RuntimeEnvironmentVariables": plain,
-            "RuntimeEnvironmentSecrets": secrets,
-            "Port": "3000",
-        }
-        if source:
-            code = {"ConfigurationSource": "REPOSITORY" if from_repository else "API"}
-            if not from_repository:
-                code["CodeConfigurationValues"] = {"Runtime": "NODEJS_18", **runtime}
-            configuration = {
-                "CodeRepository": {
-                    "RepositoryUrl": "https://github.com/learinal/learinal-backend",
-                    "SourceCodeVersion": {"Type": "BRANCH", "Value": "main"},
-                    "CodeConfiguration": code,
-                },
-                "AutoDeploymentsEnabled": False,
-                "AuthenticationConfiguration": {
-                    "ConnectionArn": f"arn:aws:apprunner:{REGION}:{ACCOUNT}:connection/gh/abc"
-                },
-            }
-        else:
-            image = pinned(tag or "v1")
-            if by_tag:
-                image = image.split("@")[0] + f":{tag}"
-            configuration = {
-                "ImageRepository": {
-                    "ImageIdentifier": image,
-                    "ImageConfiguration": runtime,
-                    "ImageRepositoryType": "ECR",
-                },
-                "AutoDeploymentsEnabled": False,
-                "AuthenticationConfiguration": {
-                    "AccessRoleArn": f"arn:aws:iam::{ACCOUNT}:role/AppRunnerECRAccessRole"
-                },
-            }
-        egress = {"EgressType": "DEFAULT"}
-        if vpc:
-            egress = {"EgressType": "VPC", "VpcConnectorArn": CONNECTOR_ARN}
-        return {
-            "ServiceName": SERVICE_NAME,
-            "ServiceId": SERVICE_ID,
-            "ServiceArn": SERVICE_ARN,
-            "ServiceUrl": URL,
-            "CreatedAt": NOW,
-            "UpdatedAt": NOW,
-            "Status": status,
-            "SourceConfiguration": configuration,
-            "InstanceConfiguration": {
-                "Cpu": "1024",
-                "Memory": "2048",
-                "InstanceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/learinal-backend-instance",
-            },
-            "HealthCheckConfiguration": {
-                "Protocol": "HTTP",
-                "Path": "/health",
-                "Interval": 10,
-                "Timeout": 5,
-                "HealthyThreshold": 1,
-                "UnhealthyThreshold": 5,
-            },
-            "AutoScalingConfigurationSummary": {
-                "AutoScalingConfigurationArn": SCALING_ARN,
-                "AutoScalingConfigurationName": "learinal",
-                "AutoScalingConfigurationRevision": 3,
-                "Status": "ACTIVE",
-                "CreatedAt": NOW,
-                "HasAssociatedService": True,
-                "IsDefault": False,
-            },
-            "NetworkConfiguration": {
-                "EgressConfiguration": egress,
-                "IngressConfiguration": {"IsPubliclyAccessible": True},
-                "IpAddressType": "IPV4",
-            },
-            "ObservabilityConfiguration": {"ObservabilityEnabled": False},
-        }
-
     def describe(self, tag: str | None = "v1", **kw) -> None:
         self.stub.add_response(
             "describe_service",
-            {"Service": self.service_shape(tag, **kw)},
+            {"Service": service_shape(tag, **kw)},
             {"ServiceArn": SERVICE_ARN},
         )
 
@@ -185,7 +186,7 @@ class AppRunnerScript:
 
     def update(self, n: int, tag: str) -> None:
         """UpdateService's answer: the service OPERATION_IN_PROGRESS, and its OperationId."""
-        shape = self.service_shape(tag, status="OPERATION_IN_PROGRESS")
+        shape = service_shape(tag, status="OPERATION_IN_PROGRESS")
         self.stub.add_response("update_service", {"Service": shape, "OperationId": op_id(n)})
 
     def start(self, n: int) -> None:
