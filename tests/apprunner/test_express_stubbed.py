@@ -254,3 +254,18 @@ def test_status_shows_deployments_and_the_express_configuration(world, script):
     text = "\n".join(state.notes)
     assert "express: ACTIVE" in text and f"PUBLIC {ENDPOINT}" in text
     assert rev(1).rsplit("/", 1)[-1] in text and sd(1)
+
+
+def test_prune_drops_our_unneeded_one_off_copies_only(world, script):
+    settings, t = target(world, script)
+    old, kept = td(1, RUN_FAMILY), td(2, RUN_FAMILY)
+    script.family(kept, old)  # is there anything of ours?
+    script.service(3, current=3)  # the app container's name, from what serves
+    script.taskdef(3, "v2")
+    script.family(kept, old)
+    for n, tag in ((2, "v2"), (1, "v1")):
+        script.taskdef(n, tag, family=RUN_FAMILY)
+    script.stub.add_response("deregister_task_definition", {"taskDefinition": {}})
+    t.prune([pinned("v2")])
+    script.done()
+    assert [p["taskDefinition"] for p in script.sent("DeregisterTaskDefinition")] == [old]

@@ -117,6 +117,9 @@ class ExpressScript:
         )
 
     def taskdef(self, n: int, tag: str, family: str = FAMILY) -> None:
+        """DescribeTaskDefinition: Express's own revision, or (RUN_FAMILY) one of our
+        one-off copies, labelled with its release as the target labels them."""
+        labels = {"io.shipwright.version": tag, "io.shipwright.environment": "staging"}
         self.stub.add_response(
             "describe_task_definition",
             {
@@ -135,6 +138,7 @@ class ExpressScript:
                             "name": "Main",
                             "image": pinned(tag),
                             "essential": True,
+                            **({"dockerLabels": labels} if family == RUN_FAMILY else {}),
                             "portMappings": [{"containerPort": 3000, "protocol": "tcp"}],
                             "environment": [
                                 {"name": "APP_VERSION", "value": tag},

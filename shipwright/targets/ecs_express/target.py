@@ -213,7 +213,11 @@ class ExpressTarget:
 
     def prune(self, needed: Iterable[str]) -> None:
         """Our one-off revisions no good release needs; Express's own are Express's."""
-        ecs = self.config.ecs(self.config.run_family, "", "")
+        family = self.config.ecs(self.config.run_family, "", "")
+        if not Revisions(self.clients, family, self.runner).active(limit=1):
+            return
+        serving = self.serving()  # our copies name the app container as it does
+        ecs = self.config.ecs(self.config.run_family, serving.container if serving else "", "")
         dropped = Revisions(self.clients, ecs, self.runner).prune(needed, {})
         if dropped:
             say(f"– {len(dropped)} unneeded one-off revision(s) of {ecs.family} deregistered")
