@@ -35,6 +35,7 @@ from shipwright.targets.ecs_express import request
 from shipwright.targets.ecs_express import service as svc
 from shipwright.targets.ecs_express.config import ExpressConfig
 from shipwright.targets.ecs_express.oneoff import task_definition_for
+from shipwright.targets.ecs_express.status import express_notes
 
 WHERE = {"succeeded": "switched", "restored": "restored", "broken": "broken"}
 
@@ -167,7 +168,7 @@ class ExpressTarget:
         state = status_of(
             service, versions, release, [], serving.container if serving else "", current
         )
-        state.notes[1:1] = _express_notes(express)
+        state.notes[1:1] = express_notes(express)
         state.data["express"] = express
         return state
 
@@ -290,21 +291,3 @@ class ExpressTarget:
             units={self.config.service: f"{where}: {ended.detail}"},
             restored=ended.state == "restored",
         )
-
-
-def _express_notes(express: dict[str, Any]) -> list[str]:
-    status = express.get("status") or {}
-    notes = [f"express: {status.get('statusCode', '?')} {status.get('statusReason', '')}".rstrip()]
-    for config in express.get("activeConfigurations") or []:
-        container = config.get("primaryContainer") or {}
-        scaling = config.get("scalingTarget") or {}
-        ends = ", ".join(
-            f"{p.get('accessType')} {p.get('endpoint')}" for p in config.get("ingressPaths") or []
-        )
-        notes.append(
-            f"active configuration {revision_of(config.get('serviceRevisionArn'))}: "
-            f"{container.get('image')}, {config.get('cpu')} CPU / {config.get('memory')} MiB, "
-            f"health {config.get('healthCheckPath')}, tasks {scaling.get('minTaskCount')}-"
-            f"{scaling.get('maxTaskCount')}, endpoint {ends or '-'}"
-        )
-    return notes
