@@ -15,10 +15,22 @@ from invoke import Collection
 
 __path__ = [str(Path(__file__).resolve().parent / "tasks")]
 
-from tasks import audit, compose, deploy, ecs, env, image, lint, local, migrate, test  # noqa: E402
+from tasks import (  # noqa: E402
+    apprunner,
+    audit,
+    compose,
+    deploy,
+    ecs,
+    env,
+    image,
+    lint,
+    local,
+    migrate,
+    test,
+)
 
 ns = Collection()
-for module in (env, lint, test, audit, image, compose, local, ecs, migrate):
+for module in (env, lint, test, audit, image, compose, local, ecs, apprunner, migrate):
     ns.add_collection(Collection.from_module(module))
 for name in ("deploy", "rollback", "status", "history", "logs"):
     ns.add_task(getattr(deploy, name), name)

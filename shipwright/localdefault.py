@@ -87,14 +87,18 @@ def local_file(settings: Settings) -> Path:
     return settings.root / "envs" / f".env.{settings.environment}.local"
 
 
-def write_block(path: Path, values: dict[str, str]) -> None:
-    """Rewrite local.prepare's own block of ``path``; every other line stays as it was."""
+def write_block(
+    path: Path, values: dict[str, str], marks: tuple[str, str] = (BLOCK_START, BLOCK_END)
+) -> None:
+    """Rewrite the block between ``marks`` (local.prepare's own by default) of ``path``;
+    every other line stays as it was."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if BLOCK_START in lines:
-        start = lines.index(BLOCK_START)
-        end = lines.index(BLOCK_END, start) if BLOCK_END in lines[start:] else len(lines) - 1
+    first, last = marks
+    if first in lines:
+        start = lines.index(first)
+        end = lines.index(last, start) if last in lines[start:] else len(lines) - 1
         del lines[start : end + 1]
-    block = [BLOCK_START, *(f"{k}={v}" for k, v in sorted(values.items())), BLOCK_END]
+    block = [first, *(f"{k}={v}" for k, v in sorted(values.items())), last]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join([*lines, *block]) + "\n", encoding="utf-8")
     path.chmod(0o600)

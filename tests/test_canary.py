@@ -50,6 +50,19 @@ ECS = (
     "AWS_SECRET_FROM=arn:aws:ssm:us-east-1:123456789012:parameter/learinal/staging/{name}",
     *("--set", "AWS_STATE_BUCKET=canary", "--set", "ECS_CLUSTER=c", "--set", "ECS_SERVICE=s"),
 )
+ECR_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/learinal-backend:canary@{DIGEST}"
+#: App Runner and ECS Express pointed at a closed local port (their AWS paths, Stubber-driven:
+#: tests/apprunner/test_apprunner_canary.py).
+AWS_CLOSED = (
+    *("--set", "AWS_ENDPOINT_URL=http://127.0.0.1:1", "--set", "AWS_STATE_BUCKET=canary"),
+    "--set",
+    "AWS_SECRET_FROM=arn:aws:ssm:us-east-1:123456789012:parameter/learinal/staging/{name}",
+)
+APPRUNNER = (
+    *("--set", "DEPLOY_TARGET=apprunner", *AWS_CLOSED),
+    *("--set", "APPRUNNER_SERVICE=arn:aws:apprunner:us-east-1:123456789012:service/s/0123"),
+)
+EXPRESS = ("--set", "DEPLOY_TARGET=ecs-express", *AWS_CLOSED)
 
 #: (args, exit code, a line that proves the secret-handling path ran)
 TASKS = [
@@ -85,6 +98,23 @@ TASKS = [
     (
         ("deploy", "--env", "staging", "--image", ECS_IMAGE, "--no-gates", "--dry-run", *ECS),
         1,  # the plan reads the service first: the closed port is reported, nothing else
+        "AWS is unreachable",
+    ),
+    (("apprunner.validate", "--env", "staging"), 0, "apprunner.yaml: version 1.0"),
+    (
+        ("deploy", "--env", "staging", "--image", ECR_IMAGE, "--no-gates", "--dry-run", *APPRUNNER),
+        1,  # the plan reads the service first: the closed port is reported, nothing else
+        "AWS is unreachable",
+    ),
+    (
+        ("run", "--env", "staging", "--image", ECR_IMAGE, *APPRUNNER, "--", "env"),
+        2,
+        "App Runner has no one-off tasks",
+    ),
+    (("apprunner.migrate", "--env", "staging", *APPRUNNER), 1, "AWS is unreachable"),
+    (
+        ("deploy", "--env", "staging", "--image", ECR_IMAGE, "--no-gates", "--dry-run", *EXPRESS),
+        1,
         "AWS is unreachable",
     ),
     # MONGO_URI's password reaches the driver; the refusal names the server, not it (the

@@ -90,14 +90,28 @@ class LogReader:
 
     def tail(self, since: str | None = None, follow: bool = False, interval: float = 2.0) -> int:
         """``aws logs tail GROUP [--since] [--follow]``; follow runs until Ctrl-C."""
-        printed = self.read(since_ms(since))
-        if not follow:
-            return printed
-        try:
-            poll(self.read, timeout=float("inf"), done=lambda _: False, interval=interval)
-        except KeyboardInterrupt:
-            pass
+        return tail_all([self], since, follow, interval)
+
+
+def tail_all(
+    readers: list[LogReader], since: str | None = None, follow: bool = False, interval: float = 2.0
+) -> int:
+    """``aws logs tail`` over several groups at once (App Runner's application and
+    service logs); how many events the first read printed."""
+    start = since_ms(since)
+    printed = sum(reader.read(start) for reader in readers)
+    if not follow:
         return printed
+    try:
+        poll(
+            lambda: sum(reader.read() for reader in readers),
+            timeout=float("inf"),
+            done=lambda _: False,
+            interval=interval,
+        )
+    except KeyboardInterrupt:
+        pass
+    return printed
 
 
 def last_lines(clients: AwsClients, group: str, stream: str, count: int = 20) -> list[str]:

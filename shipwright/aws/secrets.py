@@ -101,6 +101,18 @@ def secret_refs(settings: Settings, shipped: dict[str, str]) -> list[SecretRef]:
     return refs
 
 
+def app_variables(settings: Settings, version: str) -> tuple[dict[str, str], list[SecretRef]]:
+    """What an AWS platform hands the app: the non-secret variables as values (plus
+    APP_VERSION, which says which release a revision or service runs) and every secret
+    as a reference. No secret value can be in the first."""
+    shipped = settings.app_environment()
+    refs = secret_refs(settings, shipped)
+    by_ref = {r.name for r in refs}
+    plain = {k: v for k, v in shipped.items() if k not in by_ref and not settings.is_secret(k)}
+    plain["APP_VERSION"] = version
+    return plain, refs
+
+
 def check_exist(clients, settings: Settings, refs: list[SecretRef]) -> None:
     """Each referenced secret exists (its metadata is read; never its value): a task
     that cannot pull a secret never starts, so this is refused before anything changes."""

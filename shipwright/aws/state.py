@@ -19,10 +19,25 @@ from typing import Any
 
 from shipwright.aws.clients import AwsClients
 from shipwright.aws.errors import aws_errors, code_of
+from shipwright.errors import ConfigError
 from shipwright.lock import LockInfo
+from shipwright.settings import Settings
 
 TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 ABSENT = ("NoSuchKey", "404", "NotFound")
+
+
+def state_location(settings: Settings) -> tuple[str, str]:
+    """(bucket, key prefix) of an AWS target's lock and ledger; a ConfigError naming
+    AWS_STATE_BUCKET when it is not set (nothing has run yet)."""
+    bucket = settings.get("AWS_STATE_BUCKET")
+    if not bucket:
+        raise ConfigError(
+            f"AWS_STATE_BUCKET is not set for {settings.environment!r}: the "
+            f"{settings.get('DEPLOY_TARGET')} target keeps its deploy lock and ledger in that "
+            f"S3 bucket (set it in envs/.env.{settings.environment})"
+        )
+    return bucket, f"{settings['AWS_STATE_PREFIX'].strip('/')}/{settings['APP_NAME']}"
 
 
 class _InS3:

@@ -108,9 +108,10 @@ def release_for(
 
 
 def verify(dep: Deployment, release: Release) -> Checks:
-    """The target's own checks, then health endpoints and the smoke suite on APP_URL."""
+    """The target's own checks, then health endpoints and the smoke suite on the app's URL
+    (APP_URL, else the one the target serves at)."""
     result = Checks(list(dep.target.verify(release)))
-    url = dep.settings.get("APP_URL")
+    url = dep.app_url
     if url:
         result.items += health.health_from_settings(dep.settings, url).items
         variables = {"version": release.version}
@@ -121,14 +122,14 @@ def verify(dep: Deployment, release: Release) -> Checks:
 
 
 def _watch_source(dep: Deployment):
-    url = dep.settings.get("APP_URL")
+    url = dep.app_url
     if not (url or dep.settings.get("PROMETHEUS_URL")):
         return None
     return metrics.source_from_settings(dep.settings, url)
 
 
 def _probe(dep: Deployment) -> Prober | None:
-    url = dep.settings.get("APP_URL")
+    url = dep.app_url
     if not url:
         return None
     paths = dep.settings.items_list("HEALTH_PATHS")

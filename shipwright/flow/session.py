@@ -27,6 +27,17 @@ class Deployment:
     ledger: Ledger
     lock: DeployLock
     staging_ledger: Ledger | None = None  # for the production soak gate
+    _url: str | None = None
+
+    @property
+    def app_url(self) -> str | None:
+        """Where verify, watch and the downtime probe reach the app: APP_URL, else the
+        URL the target itself serves at (a target with an ``app_url()`` method: App
+        Runner's default domain, an Express endpoint); None while neither is known."""
+        if self._url is None:
+            served = getattr(self.target, "app_url", None)
+            self._url = self.settings.get("APP_URL") or (served() if served else None)
+        return self._url
 
 
 @contextlib.contextmanager

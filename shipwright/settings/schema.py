@@ -168,6 +168,8 @@ VARIABLES: tuple[Var, ...] = (
 TARGET_VARIABLES = (
     "shipwright.targets.compose_hosts.variables",
     "shipwright.targets.ecs.variables",
+    "shipwright.targets.apprunner.variables",
+    "shipwright.targets.ecs_express.variables",
     "shipwright.migrate.variables",
 )
 

@@ -22,6 +22,8 @@ TARGETS: dict[str, str] = {
     "compose": "shipwright.targets.compose_hosts.target:ComposeHostsTarget",
     "local": "shipwright.targets.local_compose.target:LocalComposeTarget",
     "ecs": "shipwright.targets.ecs.target:EcsTarget",
+    "apprunner": "shipwright.targets.apprunner.target:AppRunnerTarget",
+    "ecs-express": "shipwright.targets.ecs_express.target:ExpressTarget",
 }
 
 

@@ -28,6 +28,13 @@ class EcsConfig:
     codedeploy_config: str
     state_bucket: str | None
     state_prefix: str
+    #: The settings' prefix messages name (``ECS_DEPLOY_TIMEOUT`` …): the ECS Express
+    #: target reuses this configuration with its own settings (``EXPRESS``).
+    setting_prefix: str = "ECS"
+
+    def setting(self, name: str) -> str:
+        """``DEPLOY_TIMEOUT`` -> the setting that sets it (ECS_DEPLOY_TIMEOUT …)."""
+        return f"{self.setting_prefix}_{name}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EcsConfig:

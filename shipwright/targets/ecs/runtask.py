@@ -112,7 +112,7 @@ def run_once(
             ecs,
             config,
             task_arn,
-            f"not done after {config.run_timeout:.0f}s (ECS_RUN_TIMEOUT)",
+            f"not done after {config.run_timeout:.0f}s ({config.setting('RUN_TIMEOUT')})",
         )
         return Run(list(command), DID_NOT_RUN, "\n".join(lines) + "\ntimed out", task_arn)
     task = polled.value

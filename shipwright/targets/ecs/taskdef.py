@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from shipwright.aws.secrets import secret_refs
+from shipwright.aws.secrets import app_variables
 from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.image.reference import ImageRef
@@ -64,11 +64,7 @@ def render(settings: Settings, config: EcsConfig, release: Release) -> dict[str,
         load_template(config, settings), _placeholders(settings, config), settings.is_secret
     )
     app = _container(data, config)
-    shipped = settings.app_environment()
-    refs = secret_refs(settings, shipped)
-    by_ref = {r.name for r in refs}
-    variables = {k: v for k, v in shipped.items() if k not in by_ref and not settings.is_secret(k)}
-    variables["APP_VERSION"] = release.version
+    variables, refs = app_variables(settings, release.version)
     app["image"] = image
     app["environment"] = _merged(app.get("environment"), variables, "value")
     app["secrets"] = _merged(app.get("secrets"), {r.name: r.value_from for r in refs}, "valueFrom")

@@ -84,7 +84,10 @@ class Tracker(Following):
             say("✘ interrupted: asking ECS to roll the deployment back")
             return self.roll_back(arn, registered, previous, "interrupted (Ctrl-C)")
         if ended.state == "timeout":
-            why = f"not done after {self.config.deploy_timeout:.0f}s (ECS_DEPLOY_TIMEOUT)"
+            why = (
+                f"not done after {self.config.deploy_timeout:.0f}s "
+                f"({self.config.setting('DEPLOY_TIMEOUT')})"
+            )
             say(f"✘ {why}: asking ECS to roll the deployment back")
             return self.roll_back(arn, registered, previous, why)
         if ended.state == "failed":  # failed, and ECS is not rolling back by itself
@@ -207,7 +210,9 @@ class Tracker(Following):
             return Ended("restored", f"{why}; rolled back: {ended.detail}", ended.serving)
         detail = "the rollback did not finish" if ended.state == "timeout" else ended.detail
         return Ended(
-            "broken", f"{why}; {detail} (ECS_ROLLBACK_TIMEOUT={timeout:.0f}s)", ended.serving
+            "broken",
+            f"{why}; {detail} ({self.config.setting('ROLLBACK_TIMEOUT')}={timeout:.0f}s)",
+            ended.serving,
         )
 
     # -- helpers ---------------------------------------------------------------------------------
