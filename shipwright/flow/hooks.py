@@ -10,13 +10,13 @@ environment does not use it.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
+
+from shipwright.settings import Settings
 
 if TYPE_CHECKING:
     from shipwright.domain import Check, Release
-    from shipwright.settings import Settings
 
 
 class Hook(Protocol):
@@ -39,16 +39,16 @@ class Hook(Protocol):
         ...
 
 
-#: "module:factory"; a factory takes the settings and returns a Hook or None.
-HOOKS: tuple[str, ...] = ("shipwright.migrate.hook:hook_for",)
+def _migrations(settings: Settings) -> Hook | None:
+    from shipwright.migrate.hook import hook_for  # pymongo only when it is needed
+
+    return hook_for(settings)
+
+
+#: Each factory takes the settings and returns a Hook, or None when unused there.
+HOOKS: tuple[Callable[[Settings], Hook | None], ...] = (_migrations,)
 
 
 def hooks_for(settings: Settings) -> list[Hook]:
-    """The hooks ``settings``' environment uses (imported only then)."""
-    found = []
-    for path in HOOKS:
-        module, _, factory = path.partition(":")
-        hook = getattr(importlib.import_module(module), factory)(settings)
-        if hook is not None:
-            found.append(hook)
-    return found
+    """The hooks ``settings``' environment uses."""
+    return [hook for factory in HOOKS if (hook := factory(settings)) is not None]

@@ -32,11 +32,10 @@ class Deployment:
     @property
     def app_url(self) -> str | None:
         """Where verify, watch and the downtime probe reach the app: APP_URL, else the
-        URL the target itself serves at (a target with an ``app_url()`` method: App
-        Runner's default domain, an Express endpoint); None while neither is known."""
+        URL the target itself serves at (App Runner's default domain, an Express
+        endpoint); None while neither is known (cached once known)."""
         if self._url is None:
-            served = getattr(self.target, "app_url", None)
-            self._url = self.settings.get("APP_URL") or (served() if served else None)
+            self._url = self.settings.get("APP_URL") or self.target.app_url()
         return self._url
 
 

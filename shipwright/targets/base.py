@@ -44,6 +44,11 @@ class Target(Protocol):
 
     def status(self) -> Status: ...
 
+    def app_url(self) -> str | None:
+        """The URL the platform itself serves the app at (App Runner's default domain,
+        an Express endpoint), used when APP_URL is not set; None when it has none."""
+        ...
+
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         """Print the app's logs from where it serves."""
         ...

@@ -245,6 +245,9 @@ class FakeTarget:
     def prune(self, needed):
         self.pruned = needed
 
+    def app_url(self):
+        return None
+
 
 @pytest.fixture(autouse=True)
 def postmortems_in_tmp(monkeypatch, tmp_path):

@@ -143,6 +143,10 @@ class ComposeHostsTarget:
             serving, ("Host", "Slot", "Version", "Container", "Other slot"), rows, data=data
         )
 
+    def app_url(self) -> str | None:
+        """None: the app's URL is the team's own (APP_URL: a load balancer, a domain)."""
+        return None
+
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         """The serving container's logs from every host (prefixed with the host)."""
 

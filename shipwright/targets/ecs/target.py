@@ -182,6 +182,10 @@ class EcsTarget:
             )
         return status_of(service, versions, serving, stopped, self.config.container, current)
 
+    def app_url(self) -> str | None:
+        """None: the app's URL is the team's own (APP_URL: a load balancer, a domain)."""
+        return None
+
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         reader = LogReader(
             self.clients, self.config.log_group, stream_prefix=self.stopped.stream_prefix

@@ -186,6 +186,10 @@ class LocalComposeTarget:
             data={"project": self.stack.project},
         )
 
+    def app_url(self) -> str | None:
+        """None: the app's URL is the team's own (APP_URL: a load balancer, a domain)."""
+        return None
+
     def logs(self, follow: bool = False, since: str | None = None) -> None:
         self.runner.local(
             self.stack.logs(self.compose(), follow=follow, since=since),
