@@ -209,7 +209,10 @@ VARIABLES: tuple[Var, ...] = (
 )
 
 #: Each target package declares its own settings in a ``variables`` module.
-TARGET_VARIABLES = ("shipwright.targets.compose_hosts.variables",)
+TARGET_VARIABLES = (
+    "shipwright.targets.compose_hosts.variables",
+    "shipwright.targets.k8s.variables",
+)
 
 
 def _declared() -> tuple[Var, ...]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 TARGETS: dict[str, str] = {
     "compose": "shipwright.targets.compose_hosts.target:ComposeHostsTarget",
     "local": "shipwright.targets.local_compose.target:LocalComposeTarget",
+    "k8s": "shipwright.targets.k8s.target:K8sTarget",
 }
 
 
