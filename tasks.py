@@ -15,10 +15,10 @@ from invoke import Collection
 
 __path__ = [str(Path(__file__).resolve().parent / "tasks")]
 
-from tasks import audit, compose, deploy, env, image, lint, local, test  # noqa: E402
+from tasks import audit, compose, deploy, env, image, k8s, lint, local, test  # noqa: E402
 
 ns = Collection()
-for module in (env, lint, test, audit, image, compose, local):
+for module in (env, lint, test, audit, image, compose, local, k8s):
     ns.add_collection(Collection.from_module(module))
 for name in ("deploy", "rollback", "status", "history", "logs"):
     ns.add_task(getattr(deploy, name), name)

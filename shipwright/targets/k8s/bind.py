@@ -123,11 +123,14 @@ def bind(
     return bound
 
 
+def secret_values(secret: Manifest) -> list[str]:
+    """The keys a repository Secret has values for (it should carry its shape only)."""
+    parts = ("data", "stringData")
+    return sorted(k for part in parts for k, v in (secret.obj.get(part) or {}).items() if v)
+
+
 def refuse_values(secret: Manifest) -> None:
-    """A Secret in the repository carries its shape only."""
-    filled = sorted(
-        k for part in ("data", "stringData") for k, v in (secret.obj.get(part) or {}).items() if v
-    )
+    filled = secret_values(secret)
     if filled:
         raise ConfigError(
             f"{secret.origin}: {secret.ref} has values for {', '.join(filled)}: secret values "

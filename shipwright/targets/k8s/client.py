@@ -190,8 +190,9 @@ class Kube:
                 "GET",
                 auth_settings=["BearerToken"],
                 _preload_content=False,
+                _return_http_data_only=True,
                 _request_timeout=5,
-            )[0]
+            )
             return response.status, REDACTOR.redact(response.data.decode("utf-8", "replace"))
         except ApiException as exc:
             return exc.status or 0, REDACTOR.redact(str(exc.body or exc.reason)[:300])

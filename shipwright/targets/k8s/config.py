@@ -38,6 +38,14 @@ class K8sConfig:
         return self.manifests / "overlays" / self.overlay
 
     @property
+    def overlay_shown(self) -> str:
+        """The overlay folder as messages name it (relative to the project)."""
+        try:
+            return str(self.overlay_dir.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(self.overlay_dir)
+
+    @property
     def bluegreen(self) -> bool:
         return self.strategy == "bluegreen"
 

@@ -94,7 +94,7 @@ class K8sTarget:
             bound = self.bound(release)
             keys = len((bound.secret.obj.get("data") if bound.secret else None) or {})
             source = (
-                f"{self.cfg.overlay_dir} (kubectl kustomize) bound to "
+                f"{self.cfg.overlay_shown} (kubectl kustomize) bound to "
                 f"{ImageRef.parse(release.image).by_digest()}; Secret "
                 f"{bound.secret_name or '-'} with {keys} keys from the settings "
                 "(values never shown)"

@@ -9,12 +9,13 @@ and the field, and all of them are collected before the verdict.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from shipwright.errors import ConfigError
 from shipwright.settings import Settings
-from shipwright.targets.k8s.bind import Bound, refuse_values
+from shipwright.targets.k8s.bind import Bound, secret_values
 from shipwright.targets.k8s.render import Manifest
 
 
@@ -46,28 +47,49 @@ def supported_version(settings: Settings) -> str:
 
 def validate(bound: Bound, source: list[Manifest], version: str, container: str) -> list[Finding]:
     """Findings for the bound objects (schemas) and the repository's own (policy)."""
-    findings = [f for m in bound.objects() if (f := schema_finding(m, version))]
+    findings = [f for m in bound.objects() for f in schema_findings(m, version)]
     for m in source:
-        if m.kind == "Secret":
-            try:
-                refuse_values(m)
-            except ConfigError as exc:
-                findings.append(Finding(m.origin, m.ref, "data", str(exc).split(": ", 2)[-1]))
+        if m.kind == "Secret" and (filled := secret_values(m)):
+            message = f"values for {', '.join(filled)}: secret values never live in the repository"
+            findings.append(Finding(m.origin, m.ref, "data/stringData", message))
     findings += policy(bound.deployment, container)
     return findings
 
 
-def schema_finding(m: Manifest, version: str) -> Finding | None:
+def schema_findings(m: Manifest, version: str) -> list[Finding]:
+    """Every schema error of ``m`` (kubernetes-validate stops at the first; its schemas
+    and version resolution are used here with a validator that lists them all)."""
     from kubernetes_validate import utils
 
     try:
         utils.validate(m.obj, version, strict=True)
-    except utils.ValidationError as exc:
-        path = ".".join(str(p) for p in exc.path)
-        return Finding(m.origin, m.ref, path, f"{exc.message} (Kubernetes {exc.version})")
+        return []
     except utils.SchemaNotFoundError as exc:
-        return Finding(m.origin, m.ref, "apiVersion", exc.message)
-    return None
+        return [Finding(m.origin, m.ref, "apiVersion", exc.message)]
+    except utils.ValidationError as first:
+        validator = _validator(m.obj, first.version, utils)
+        errors = list(validator.iter_errors(m.obj)) if validator else [first]
+    return [
+        Finding(
+            m.origin, m.ref, ".".join(str(p) for p in e.path), f"{e.message} (Kubernetes {version})"
+        )
+        for e in errors
+    ]
+
+
+def _validator(obj: dict[str, Any], version: str, utils: Any) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schema_dir = f"kubernetes-json-schema/v{version}.0-local-strict"
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", obj["apiVersion"])
+    try:
+        schema = utils.schema_contents(f"{schema_dir}/{obj['kind'].lower()}-{api}.json", version)
+        definitions = utils.schema_contents(f"{schema_dir}/_definitions.json", version)
+    except (FileNotFoundError, utils.VersionNotSupportedError):
+        return None
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 def policy(deployment: Manifest, container: str) -> list[Finding]:
