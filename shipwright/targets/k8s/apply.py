@@ -8,7 +8,7 @@ from __future__ import annotations
 from shipwright.domain import Release
 from shipwright.errors import ShipwrightError
 from shipwright.runner import Runner
-from shipwright.targets.k8s.bind import COLOR, Bound, mask
+from shipwright.targets.k8s.bind import COLOR, Bound
 from shipwright.targets.k8s.client import Kube
 from shipwright.targets.k8s.config import FIELD_MANAGER
 from shipwright.targets.k8s.ledger import TemplateStore
@@ -25,12 +25,12 @@ class Applier:
     def apply(self, m: Manifest) -> None:
         self.runner.api(self.describe(m), self.kube.apply, m.obj)
 
-    def prepare(self, release: Release, bound: Bound) -> None:
-        """What the pods read, before their Deployment changes: the release's template,
-        ConfigMap, Secret (or a check that a stored template's Secret still exists) and
-        the overlay's other objects."""
+    def prepare(self, release: Release, bound: Bound, template: Bound | None = None) -> None:
+        """What the pods read, before their Deployment changes: the release's template
+        (``template``, uncoloured, else ``bound``), ConfigMap, Secret (or a check that a
+        stored template's Secret still exists) and the overlay's other objects."""
         self.require_secret(bound)
-        template = self.templates.body(release.version, bound)
+        template = self.templates.body(release.version, template or bound)
         self.runner.api(
             f"server-side apply ConfigMap/{template['metadata']['name']} (template of "
             f"{release.version})",
@@ -70,6 +70,3 @@ class Applier:
             {"spec": {"selector": {COLOR: color}}},
         )
 
-    def shown(self, bound: Bound) -> list[str]:
-        """The apply steps of ``bound`` as a plan prints them (no values)."""
-        return [self.describe(Manifest(mask(m.obj), m.origin)) for m in bound.objects()]

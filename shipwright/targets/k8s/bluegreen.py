@@ -92,7 +92,7 @@ class BlueGreen:
         name = coloured.deployment.name
         service = coloured.service.name
         began = time.monotonic()
-        self.ctx.applier.prepare(release, coloured)
+        self.ctx.applier.prepare(release, coloured, template=bound)
         self.ctx.applier.apply(coloured.deployment)
         self.ctx.applier.apply(coloured.preview)
         phases["apply"] = round(time.monotonic() - began, 3)

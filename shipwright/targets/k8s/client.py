@@ -158,10 +158,18 @@ class Kube:
     ) -> str:
         from kubernetes import client
 
+        # Not preloaded: the client would turn the text/plain body into "b'…'" (it
+        # decodes only JSON answers), so the bytes are decoded here.
         with self.errors(f"read the log of pod/{pod}", missing_ok=True) as answer:
-            answer.value = client.CoreV1Api(self.api).read_namespaced_pod_log(
-                pod, self.namespace, container=container, tail_lines=tail, **kw
+            response = client.CoreV1Api(self.api).read_namespaced_pod_log(
+                pod,
+                self.namespace,
+                container=container,
+                tail_lines=tail,
+                _preload_content=False,
+                **kw,
             )
+            answer.value = response.data.decode("utf-8", "replace")
         return REDACTOR.redact(answer.value or "")
 
     def follow_pod_log(self, pod: str, container: str | None, **kw: Any) -> Iterator[str]:
