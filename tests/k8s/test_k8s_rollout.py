@@ -51,7 +51,9 @@ def test_success_is_recorded_and_the_lease_released(cluster, namespace, tmp_path
     assert lease is not None and not lease["spec"].get("holderIdentity")  # released
     applies = [r for r in cluster.api.seen if "apply-patch" in r.content_type]
     assert applies and all(r.query.get("fieldManager") == ["shipwright"] for r in applies)
-    secret = next(o for o in cluster.list("Secret", namespace) if "secrets" in o["metadata"]["name"])
+    secret = next(
+        o for o in cluster.list("Secret", namespace) if "secrets" in o["metadata"]["name"]
+    )
     assert set(secret["data"]) >= {"MONGO_URI", "JWT_SECRET"}
     out = capfd.readouterr()
     assert CANARY not in out.out + out.err
