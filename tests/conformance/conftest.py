@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from harness_compose import compose_harness  # noqa: F401 - fixtures
+from harness_k8s import k8s_harness  # noqa: F401
 from harness_local import local_harness  # noqa: F401
 
 #: DEPLOY_TARGET names; each has a ``<name>_harness`` fixture.
-TARGETS = ["compose", "local"]
+TARGETS = ["compose", "local", "k8s"]
 
 
 @pytest.fixture(scope="module", params=TARGETS)

@@ -7,7 +7,7 @@ real HTTP from a pod."""
 
 from __future__ import annotations
 
-from k8skit import deploy, release, rollback, settings
+from support.kube.kit import deploy, release, rollback, settings
 
 from shipwright.flow.session import opened
 from shipwright.runner import Runner

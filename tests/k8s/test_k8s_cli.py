@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import invoke
-from k8skit import CANARY, overrides, release
+from support.kube.kit import CANARY, overrides, release
 
 NAME = "learinal-backend"
 

@@ -8,12 +8,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from k8skit import settings
+from support.kube.kit import settings
 
 from shipwright.ledger import Ledger
 from shipwright.lock import DeployLock, LockHeld, LockInfo
 from shipwright.targets.k8s.client import Conflict
-from shipwright.targets.k8s.lease import API, KIND, LeaseLockStore, micro_time
+from shipwright.targets.k8s.lease import API, KIND, micro_time
 from shipwright.targets.k8s.target import K8sTarget
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from k8skit import CANARY, by_digest, deploy, release, rollback, settings
+from support.kube.kit import CANARY, by_digest, deploy, release, rollback, settings
 
 from shipwright.flow.session import opened
 from shipwright.runner import Runner
@@ -61,7 +61,7 @@ def test_success_is_recorded_and_the_lease_released(cluster, namespace, tmp_path
 
 
 def test_progress_deadline_exceeded_restores_the_previous_release(cluster, namespace, tmp_path):
-    from k8skit import manifests
+    from support.kube.kit import manifests
 
     s = settings(cluster, tmp_path, namespace, K8S_MANIFESTS=str(manifests(tmp_path, deadline=2)))
     v1 = release(cluster, "v1")
@@ -107,7 +107,7 @@ def test_a_missing_secret_key_is_create_container_config_error(cluster, namespac
     """A key the tool's own Secret lacks is refused before anything runs (exit 2, see
     test_k8s_render); a Secret the tool does not manage can still lack one: the kubelet
     stops the pod at CreateContainerConfigError and the deploy fails fast on it."""
-    from k8skit import manifests
+    from support.kube.kit import manifests
 
     patch = (
         "  - target: {kind: Deployment}\n"

@@ -82,7 +82,7 @@ def _pod_row(pod: dict) -> tuple[str, ...]:
             info = (cs.get("state") or {}).get(kind) or {}
             if info.get("reason"):
                 reasons.append(f"{cs.get('name')}: {info['reason']}")
-        if (cs.get("state") or {}).get("running") and not cs.get("ready"):
+        if "running" in (cs.get("state") or {}) and not cs.get("ready"):
             reasons.append(f"{cs.get('name')}: not ready")
     return (
         f"pod/{pod['metadata']['name']}",

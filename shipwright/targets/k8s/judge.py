@@ -134,7 +134,7 @@ def pod_problem(
             detail = f"{restarts} restarts, budget {restart_budget}"
             return Problem(name, container, "CrashLoopBackOff", detail, restarts)
         unready = unready_seconds.get(f"{name}/{container}", 0.0)
-        if state.get("running") and not cs.get("ready") and unready > ready_budget:
+        if "running" in state and not cs.get("ready") and unready > ready_budget:
             detail = f"running but not ready for {unready:.0f}s (budget {ready_budget:.0f}s)"
             return Problem(name, container, "readiness failing", detail, restarts)
     return None
@@ -146,5 +146,5 @@ def running_unready(pod: dict[str, Any]) -> list[str]:
     return [
         f"{name}/{cs.get('name')}"
         for cs in container_statuses(pod)
-        if (cs.get("state") or {}).get("running") and not cs.get("ready")
+        if "running" in (cs.get("state") or {}) and not cs.get("ready")
     ]

@@ -10,13 +10,13 @@ import shutil
 from pathlib import Path
 
 from helpers import ROOT
-from support.kube import Cluster, Image
 
 from shipwright.domain import Release
 from shipwright.errors import ShipwrightError
 from shipwright.flow import commands
 from shipwright.runner import Runner
 from shipwright.settings import Settings, load_settings
+from support.kube import Cluster, Image
 
 REPO = "127.0.0.1:5000/learinal-backend"
 CANARY = "CANARYk8s"
