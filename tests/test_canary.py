@@ -43,6 +43,16 @@ TASKS = [
     ("deploy", "--env", "staging", "--dry-run"),  # no hosts configured: a clean refusal
     ("deploy", "--env", "staging", "--no-gates", "--dry-run"),
     ("local.prepare", "--dry-run"),
+    ("k8s.render", "--env", "staging", "--image", f"127.0.0.1:5000/x@sha256:{'0' * 64}"),
+    ("k8s.validate", "--env", "staging"),
+    (
+        "k8s.diff",
+        "--env",
+        "staging",
+        "--image",
+        f"127.0.0.1:5000/x@sha256:{'0' * 64}",
+    ),  # no cluster
+    ("deploy", "--env", "staging", "--set", "DEPLOY_TARGET=k8s", "--no-gates", "--dry-run"),
 ]
 
 
