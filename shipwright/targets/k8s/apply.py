@@ -69,4 +69,3 @@ class Applier:
             service,
             {"spec": {"selector": {COLOR: color}}},
         )
-
