@@ -44,6 +44,10 @@ def test_deploy_status_logs_run_history_rollback(cli, cluster, namespace):
         and "[learinal-backend-" in logs.output
     )
 
+    followed = cli("logs", "--env", "staging", "--follow", "--since", "10m")
+    assert followed.code == 0 and "listening on :3000" in followed.output  # the stream ended
+    assert cli("logs", "--env", "staging", "--since", "ten").code == 2
+
     job = cli(
         "run",
         "--env",
