@@ -32,8 +32,8 @@ class Applier:
         self.require_secret(bound)
         template = self.templates.body(release.version, template or bound)
         self.runner.api(
-            f"server-side apply ConfigMap/{template['metadata']['name']} (template of "
-            f"{release.version})",
+            f"server-side apply ConfigMap/{template['metadata']['name']} in "
+            f"{self.kube.namespace} (template of {release.version})",
             self.kube.apply,
             template,
         )
