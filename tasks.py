@@ -23,6 +23,7 @@ from tasks import (  # noqa: E402
     ecs,
     env,
     image,
+    k8s,
     lint,
     local,
     migrate,
@@ -30,7 +31,7 @@ from tasks import (  # noqa: E402
 )
 
 ns = Collection()
-for module in (env, lint, test, audit, image, compose, local, ecs, apprunner, migrate):
+for module in (env, lint, test, audit, image, compose, local, ecs, apprunner, k8s, migrate):
     ns.add_collection(Collection.from_module(module))
 for name in ("deploy", "rollback", "status", "history", "logs"):
     ns.add_task(getattr(deploy, name), name)

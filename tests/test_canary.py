@@ -39,6 +39,8 @@ CANARIES = {name: canary_value(name) for name, var in SCHEMA.items() if var.secr
 #: Not secret, but needed to reach the paths that use the secrets next to them.
 PLAIN = {"DEPLOY_HOSTS": NOWHERE, "DEPLOY_CONNECT_TIMEOUT": "1", "DOCKER_USERNAME": "canary"}
 LOCAL = ("--set", "DEPLOY_TARGET=local")  # a ledger that needs no reachable host
+K8S_IMAGE = f"127.0.0.1:5000/learinal-backend:v1@sha256:{'0' * 64}"
+K8S = ("--set", "DEPLOY_TARGET=k8s")  # no cluster answers (KUBECONFIG unset)
 ECS_IMAGE = "127.0.0.1:5000/learinal-backend:v1@sha256:" + "1" * 64
 #: The ECS target pointed at a closed local port (its AWS paths: tests/ecs/test_ecs_canary.py).
 ECS = (
@@ -124,6 +126,14 @@ TASKS = [
         ("migrate.up", "--env", "staging", "--local", "--dry-run"),
         1,
         "MongoDB at 127.0.0.1:1 does not answer",
+    ),
+    (("k8s.render", "--env", "staging", "--image", K8S_IMAGE), 0, "kind: Secret"),
+    (("k8s.validate", "--env", "staging"), 0, "valid for Kubernetes"),
+    (("k8s.diff", "--env", "staging", "--image", K8S_IMAGE), 2, "no Kubernetes cluster"),
+    (
+        ("deploy", "--env", "staging", "--image", K8S_IMAGE, "--no-gates", "--dry-run", *K8S),
+        0,  # the plan says the cluster could not be read, and what the Secret would hold
+        "values never shown",
     ),
 ]
 

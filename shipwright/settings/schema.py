@@ -170,6 +170,7 @@ TARGET_VARIABLES = (
     "shipwright.targets.ecs.variables",
     "shipwright.targets.apprunner.variables",
     "shipwright.targets.ecs_express.variables",
+    "shipwright.targets.k8s.variables",
     "shipwright.migrate.variables",
 )
 

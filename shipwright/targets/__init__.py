@@ -24,6 +24,7 @@ TARGETS: dict[str, str] = {
     "ecs": "shipwright.targets.ecs.target:EcsTarget",
     "apprunner": "shipwright.targets.apprunner.target:AppRunnerTarget",
     "ecs-express": "shipwright.targets.ecs_express.target:ExpressTarget",
+    "k8s": "shipwright.targets.k8s.target:K8sTarget",
 }
 
 

@@ -11,10 +11,11 @@ from harness_apprunner import (  # noqa: F401 - fixtures
 )
 from harness_compose import compose_harness  # noqa: F401 - fixtures
 from harness_ecs import ecs_harness  # noqa: F401
+from harness_k8s import k8s_harness  # noqa: F401
 from harness_local import local_harness  # noqa: F401
 
 #: DEPLOY_TARGET names; each has a ``<name>_harness`` fixture.
-TARGETS = ["compose", "local", "ecs", "apprunner", "ecs-express"]
+TARGETS = ["compose", "local", "ecs", "apprunner", "ecs-express", "k8s"]
 
 
 @pytest.fixture(scope="module", params=TARGETS)
