@@ -87,7 +87,11 @@ def http_get(
 ) -> tuple[int, bytes, dict]:
     """(status, body, headers) for ``url`` through the project's one HTTP client (never
     via a proxy for loopback); an answer that never came raises OSError."""
-    answer = httpcall.request(method, url, data=data, timeout=timeout, direct=True)
+    # One connection per request (as the harness's checks always had): a pooled
+    # keep-alive connection that nginx closes on reload is not what these tests probe.
+    answer = httpcall.request(
+        method, url, data=data, timeout=timeout, direct=True, headers={"Connection": "close"}
+    )
     if answer.status == 0:
         raise OSError(f"{method} {url}: {answer.error}")
     return answer.status, answer.body.encode(), answer.headers
