@@ -22,6 +22,16 @@ HELP = {
 }
 
 
+def started():
+    """The run's stopwatch, from this process's start: interpreter, imports and Invoke's
+    parsing are its first lap (``start-up``)."""
+    from shipwright.timing import Stopwatch, process_started
+
+    clock = Stopwatch(process_started())
+    clock.lap("start-up")
+    return clock
+
+
 @task(
     help=flag_help(
         "env",
@@ -59,8 +69,11 @@ def deploy(
     """Release a version: gates, lock, deploy, verify, watch, record, notify."""
     from shipwright.flow import commands
 
+    clock = started()
+    with clock.phase("settings"):
+        settings = settings_for(require_env(env), set)
     commands.deploy(
-        settings_for(require_env(env), set),
+        settings,
         runner_for(c, dry_run),
         version=version,
         image=image,
@@ -71,6 +84,7 @@ def deploy(
         gates=not no_gates,
         watch=not no_watch,
         as_json=json,
+        clock=clock,
     )
 
 
@@ -95,14 +109,18 @@ def rollback(
     """Return to the last good (or the named) release, verified."""
     from shipwright.flow import commands
 
+    clock = started()
+    with clock.phase("settings"):
+        settings = settings_for(require_env(env), set)
     commands.rollback(
-        settings_for(require_env(env), set),
+        settings,
         runner_for(c, dry_run),
         to=to,
         reason=reason,
         lock_wait=float(lock_wait),
         break_lock=break_lock,
         as_json=json,
+        clock=clock,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ from shipwright.output import say, status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.settings.schema import DEPLOYED
+from shipwright.timing import BETWEEN, Stopwatch
 
 
 @dataclass
@@ -57,7 +59,9 @@ class Result:
     checks: Checks | None = None
     watch: watch.WatchResult | None = None
     postmortem: str | None = None
-    seconds: float = 0.0  # from taking the lock to the ledger entry (and pruning)
+    seconds: float = 0.0  # wall time of the whole run, start-up included
+    #: Where the seconds went: consecutive laps from the start to the end of the run.
+    clock: Stopwatch = field(default_factory=Stopwatch)
 
     @property
     def recorded(self) -> str:
@@ -97,13 +101,17 @@ def release_for(
 
 
 def verify(dep: Deployment, release: Release) -> Checks:
-    """The target's own checks, then health endpoints and the smoke suite on APP_URL."""
-    result = Checks(list(dep.target.verify(release)))
+    """The target's own checks, the health endpoints and the smoke suite on APP_URL, all
+    at once (they only read; none waits for another)."""
     url = dep.settings.get("APP_URL")
+    parts: list[Callable[[], Checks]] = [lambda: dep.target.verify(release)]
     if url:
-        result.items += health.health_from_settings(dep.settings, url).items
         variables = {"version": release.version}
-        result.items += smoke.smoke_from_settings(dep.settings, url, variables=variables).items
+        parts.append(lambda: health.health_from_settings(dep.settings, url))
+        parts.append(lambda: smoke.smoke_from_settings(dep.settings, url, variables=variables))
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        done = [future.result() for future in [pool.submit(part) for part in parts]]
+    result = Checks([check for checks in done for check in checks])
     for check in result:
         status(check.ok, f"verify: {check.name}" + (f" — {check.detail}" if check.detail else ""))
     return result
@@ -157,11 +165,16 @@ def preflight(dep: Deployment, release: Release, opts: Options) -> Checks:
     return checks
 
 
-def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
-    """The whole release: nothing changes unless every gate passes."""
-    result = Result("deploy", release, ExitCode.FAILED)
+def deploy(
+    dep: Deployment, release: Release, opts: Options, clock: Stopwatch | None = None
+) -> Result:
+    """The whole release: nothing changes unless every gate passes. ``clock``: the run's
+    stopwatch when the caller started it earlier (the CLI: at process start)."""
+    result = Result("deploy", release, ExitCode.FAILED, clock=clock or Stopwatch())
+    _connect(dep, result.clock)
     if opts.gates:
-        result.gates = preflight(dep, release, opts)
+        with result.clock.phase("gates"):
+            result.gates = preflight(dep, release, opts)
         failed = ", ".join(c.name for c in result.gates if not c.ok)
         if failed and dep.settings.environment in DEPLOYED:
             raise ShipwrightError(f"preflight refused the deploy ({failed}); nothing changed")
@@ -172,12 +185,27 @@ def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
     return _release_or_plan(dep, release, opts, result)
 
 
-def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result:
+def rollback(
+    dep: Deployment, to: str | Release | None, opts: Options, clock: Stopwatch | None = None
+) -> Result:
     """Back to ``to`` (a version from the ledger, or a Release), else the last good one."""
-    release = (
-        to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
-    )
-    return _release_or_plan(dep, release, opts, Result("rollback", release, ExitCode.FAILED))
+    clock = clock or Stopwatch()
+    _connect(dep, clock)
+    with clock.phase("history"):
+        release = (
+            to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
+        )
+    result = Result("rollback", release, ExitCode.FAILED, clock=clock)
+    return _release_or_plan(dep, release, opts, result)
+
+
+def _connect(dep: Deployment, clock: Stopwatch) -> None:
+    """Open the target's connections at once, up front, timed as ``connect`` (a target
+    without ``connect`` opens them on first use)."""
+    with clock.phase("connect"):
+        connect = getattr(dep.target, "connect", None)
+        if connect is not None:
+            connect()
 
 
 def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: Result) -> Result:
@@ -187,25 +215,31 @@ def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: R
             say(f"would {step}")
         result.exit_code = ExitCode.OK
         return result
-    _notify(dep, "started", release, result.action.title())
+    with result.clock.phase("notices"):
+        _notify(dep, "started", release, result.action.title())
     return _release(dep, release, opts, result)
 
 
 def _release(dep, release, opts, result: Result) -> Result:
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    action = result.action
+    action, clock = result.action, result.clock
+    clock.lap(BETWEEN)
     with dep.lock.hold(
         version=release.version,
         reason=opts.reason,
         wait=opts.lock_wait,
         break_first=opts.break_lock,
     ):
-        current = dep.target.current()  # what serves once no one else can change it
-        source = _watch_source(dep) if opts.watch else None
-        baseline = watch.take_baseline(source) if source else None
+        clock.lap("lock")
+        with clock.phase("current"):
+            current = dep.target.current()  # what serves once no one else can change it
+        with clock.phase("baseline"):
+            source = _watch_source(dep) if opts.watch else None
+            baseline = watch.take_baseline(source) if source else None
         # Downtime is what users of the serving release see; a first deploy has none.
         probe = _probe(dep) if current else None
+        clock.lap(BETWEEN)
         try:
             with probe or contextlib.nullcontext():
                 outcome = _move(dep, action, release)
@@ -214,6 +248,7 @@ def _release(dep, release, opts, result: Result) -> Result:
         except BaseException as exc:  # the target could not say where things stand
             _aborted(dep, result, opts, current, exc, {}, "run invoke status to see what serves")
             raise
+        clock.split("move", outcome.phases)  # the target's phases, and the rest of its move
         result.outcome = outcome
         moved = time.monotonic() - started
         result.metrics = {
@@ -242,11 +277,10 @@ def _release(dep, release, opts, result: Result) -> Result:
         # "rolled_back": the deploy completed, then the flow reverted it. A failed
         # automatic rollback leaves the deploy "broken".
         recorded = "rolled_back" if reverted and code == ExitCode.RESTORED else RESULT_FOR[code]
-        result.entry = dep.ledger.record(
+        entry = dep.ledger.entry(
             action,
             release,
             recorded,
-            phases=outcome.phases,
             metrics=result.metrics,
             reason=opts.reason,
             hosts=outcome.units,
@@ -254,31 +288,51 @@ def _release(dep, release, opts, result: Result) -> Result:
             previous=current,
             gates=_gate_record(result, opts),
         )
-        if code == ExitCode.OK:
-            try:
-                keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
-                dep.target.prune(dep.ledger.needed_images(keep))
-            except ShipwrightError as exc:
-                say(f"– images not pruned: {exc}")
-    result.seconds = time.monotonic() - started
-    _finish(dep, result, current, started_at, result.seconds)
+        # Pruning and the notices run before the entry is written, so its phases hold
+        # them too; the entry is written whatever happens to them (Ctrl-C included).
+        try:
+            if code == ExitCode.OK:
+                with clock.phase("prune"):
+                    _prune(dep, entry)
+            with clock.phase("notices"):
+                _tell(dep, result, entry, current, started_at)
+        finally:
+            clock.lap(BETWEEN)
+            entry.phases = clock.phases
+            with clock.phase("ledger"):
+                result.entry = dep.ledger.write(entry)
+    clock.lap("unlock")
+    _report(result)
+    clock.lap("report")
+    result.seconds = clock.seconds
     return result
+
+
+def _prune(dep: Deployment, entry: Entry) -> None:
+    """What the ledger (with this run's ``entry``) no longer needs goes."""
+    try:
+        keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
+        dep.target.prune(dep.ledger.needed_images(keep, pending=entry))
+    except ShipwrightError as exc:
+        say(f"– images not pruned: {exc}")
 
 
 def _check(dep, release, opts, result: Result, current, source, baseline, notes):
     """After traffic moved: verify, then watch (deploys); roll back when either fails.
     Returns (exit code, whether the flow rolled back)."""
-    action = result.action
-    result.checks = verify(dep, release)
+    action, clock = result.action, result.clock
+    with clock.phase("verify"):
+        result.checks = verify(dep, release)
     reason = (
         ""
         if result.checks.ok
         else "verification failed: " + ", ".join(c.name for c in result.checks if not c.ok)
     )
     if not reason and source and action == "deploy":
-        result.watch = watch.watch_from_settings(
-            dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
-        )
+        with clock.phase("watch"):
+            result.watch = watch.watch_from_settings(
+                dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
+            )
         result.metrics["watch"] = result.watch.to_dict()
         if result.watch.spike is not None:
             result.metrics["error_spike"] = round(result.watch.spike, 2)
@@ -288,7 +342,8 @@ def _check(dep, release, opts, result: Result, current, source, baseline, notes)
         return ExitCode.OK, False
     status(False, f"{action} of {release.version}: {reason}")
     notes.append(reason)
-    return _undo(dep, release, current, result, notes), True
+    with clock.phase("rollback"):
+        return _undo(dep, release, current, result, notes), True
 
 
 def _gate_record(result: Result, opts: Options) -> list[dict[str, object]] | None:
@@ -355,8 +410,10 @@ def _undo(dep, failed: Release, previous: Release | None, result: Result, notes)
     return ExitCode.RESTORED if again.ok else ExitCode.BROKEN
 
 
-def _finish(dep, result: Result, previous, started_at, seconds) -> None:
+def _tell(dep, result: Result, entry: Entry, previous, started_at) -> None:
+    """Slack and Sentry, and a postmortem skeleton after a rollback or a restore."""
     release, action = result.release, result.action.title()
+    seconds = result.clock.seconds
     if result.ok:
         _notify(dep, "succeeded", release, action, seconds)
         if result.action == "deploy":
@@ -370,19 +427,22 @@ def _finish(dep, result: Result, previous, started_at, seconds) -> None:
             )
     else:
         event = "rolled_back" if result.exit_code == ExitCode.RESTORED else "failed"
-        _notify(dep, event, release, action, seconds, detail="; ".join(result.entry.notes))
+        _notify(dep, event, release, action, seconds, detail="; ".join(entry.notes))
     if result.exit_code == ExitCode.RESTORED or (result.ok and result.action == "rollback"):
         path = postmortem.write_postmortem(
             dep.settings.environment,
             release if result.action == "deploy" else previous or release,
             restored=previous if result.action == "deploy" else release,
-            entries=dep.ledger.history(limit=10),
+            entries=[entry, *dep.ledger.history(limit=9)],
             metrics=result.metrics,
-            reason="; ".join(result.entry.notes),
+            reason="; ".join(entry.notes),
             done=("execute", "verify"),
         )
         result.postmortem = str(path)
         say(f"postmortem skeleton: {path}")
+
+
+def _report(result: Result) -> None:
     metrics_report.render(
         metrics_report.evaluate(
             deployment_seconds=result.metrics.get("deployment_seconds"),
