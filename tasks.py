@@ -20,6 +20,6 @@ from tasks import audit, compose, deploy, env, image, lint, local, test  # noqa:
 ns = Collection()
 for module in (env, lint, test, audit, image, compose, local):
     ns.add_collection(Collection.from_module(module))
-for name in ("deploy", "rollback", "status", "history", "logs"):
+for name in ("deploy", "rollback", "status", "history", "logs", "prune"):
     ns.add_task(getattr(deploy, name), name)
 ns.add_task(deploy.run_, "run")

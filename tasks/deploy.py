@@ -1,4 +1,5 @@
-"""deploy, rollback, status, history, logs, run: one flow for every target (DEPLOY_TARGET)."""
+"""deploy, rollback, status, history, logs, run, prune: one flow for every target
+(DEPLOY_TARGET)."""
 
 from invoke import task
 
@@ -173,4 +174,15 @@ def run_(c, env=None, version=None, image=None, command=None, set=None, dry_run=
         argv,
         version=version,
         image=image,
+    )
+
+
+@task(help=flag_help("env", "lock-wait", "set", "dry-run"), iterable=["set"])
+@reports_errors
+def prune(c, env=None, lock_wait=0, set=None, dry_run=False):
+    """Stop what is past its keep-warm time (containers stay) and unneeded images."""
+    from shipwright.flow import commands
+
+    commands.prune(
+        settings_for(require_env(env), set), runner_for(c, dry_run), lock_wait=float(lock_wait)
     )

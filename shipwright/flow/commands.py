@@ -96,6 +96,15 @@ def rollback(
     return _finish(result, as_json)
 
 
+def prune(settings: Settings, runner: Runner, *, lock_wait: float = 0.0) -> None:
+    """Stop what is past its keep-warm time and drop what the ledger no longer needs."""
+    opts = flow.Options(reason="prune", lock_wait=lock_wait)
+    with opened(settings, runner, staging=False) as dep:
+        flow.prune(dep, opts)
+    if not runner.dry_run:
+        output.status(True, f"{settings.environment}: pruned")
+
+
 def _finish(result: flow.Result, as_json: bool) -> flow.Result:
     """The result table (or JSON), the CI step summary, then the exit code. The phases
     shown are the run's laps: they add up to its wall time, closing the target's."""

@@ -308,7 +308,17 @@ def _release(dep, release, opts, result: Result) -> Result:
     return result
 
 
-def _prune(dep: Deployment, entry: Entry) -> None:
+def prune(dep: Deployment, opts: Options) -> None:
+    """``invoke prune``: the target's housekeeping between runs (a CI schedule can run
+    it), under the deploy lock -- a rollback may be about to use what it would stop."""
+    if dep.runner.dry_run:
+        _prune(dep)
+        return
+    with dep.lock.hold(reason=opts.reason or "prune", wait=opts.lock_wait):
+        _prune(dep)
+
+
+def _prune(dep: Deployment, entry: Entry | None = None) -> None:
     """What the ledger (with this run's ``entry``) no longer needs goes."""
     try:
         keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")

@@ -53,6 +53,11 @@ class Layout:
     def active(self) -> str:
         return f"{self.base}/active-slot"
 
+    @property
+    def warm(self) -> str:
+        """``<slot> <epoch>``: the colour that left traffic stays warm until then."""
+        return f"{self.base}/warm-slot"
+
     def env_file(self, slot: str) -> str:
         return f"{self.base}/env/{slot}.env"
 
@@ -99,17 +104,27 @@ def repository_of(image: str, registry: str | None = None) -> str:
 
 
 # -- facts (read-only) ------------------------------------------------------------------
+#: Marks in a script's output: where the next part of the answer starts.
+MARK = "@@"
+
+
 def resolve_root() -> str:
     return f'printf "%s\\n" "{ROOT_EXPR}"'
 
 
 def read_state(layout: Layout) -> str:
-    """One line each: ``active=<slot>``, ``<slot>|<status>|<health>|<release json>``, nginx."""
+    """One line each: ``root=``, ``active=<slot>``, ``warm=<slot> <epoch>``, ``now=``,
+    ``<slot>|<status>|<health>|<release json>`` per slot, and ``nginx=``."""
     fmt = (
         "{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}|"
         f'{{{{index .Config.Labels "{LABEL}.release"}}}}'
     )
-    lines = [f"printf 'active=%s\\n' \"$(cat {path(layout.active)} 2>/dev/null)\""]
+    lines = [
+        f"printf 'root=%s\\n' \"{ROOT_EXPR}\"",
+        f"printf 'active=%s\\n' \"$(cat {path(layout.active)} 2>/dev/null)\"",
+        f"printf 'warm=%s\\n' \"$(cat {path(layout.warm)} 2>/dev/null)\"",
+        "printf 'now=%s\\n' \"$(date +%s)\"",
+    ]
     for slot in SLOTS:
         name = q(layout.container(slot))
         lines.append(
@@ -122,6 +137,12 @@ def read_state(layout: Layout) -> str:
         "then echo nginx=running; else echo nginx=stopped; fi"
     )
     return "; ".join(lines)
+
+
+def verify(layout: Layout, port: int, paths: list[str]) -> str:
+    """The host's state, a mark, then the health paths through its nginx (the script's
+    exit code is the health check's)."""
+    return f"{read_state(layout)}; echo {MARK}; ( {health(port, paths)} )"
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -251,19 +272,33 @@ def http_ok(url: str, timeout: float = 2) -> str:
 RUNNING_FMT = "{{.State.Running}} {{.RestartCount}}"
 
 
-def wait_ready(layout: Layout, slot: str, url: str, timeout: float, interval: float = 0.2) -> str:
-    """Poll ``url`` until it answers 2xx; fail at once if the container stops."""
+def wait_ready(
+    layout: Layout, slot: str, url: str, timeout: float, interval: float = 0.1, every: int = 5
+) -> str:
+    """Poll ``url`` until it answers 2xx; fail soon after the container stops (checked
+    every ``every`` tries: ``docker inspect`` costs more than the probe)."""
     name = q(layout.container(slot))
     tries = max(1, int(timeout / interval))
     return (
         f"i=0; while [ $i -lt {tries} ]; do "
         f"if {http_ok(url)}; then exit 0; fi; "
+        f"[ $((i % {every})) -ne 0 ] || "
         f"[ \"$(docker inspect -f {q(RUNNING_FMT)} {name} 2>/dev/null)\" = 'true 0' ] || "
         f"{{ echo 'container {layout.container(slot)} stopped or restarting'; "
         f"docker logs --tail 30 {name} 2>&1; exit 3; }}; "
         f"sleep {interval:g}; i=$((i+1)); done; "
         f"echo 'not ready after {timeout:g}s: {url}'; docker logs --tail 30 {name} 2>&1; exit 2"
     )
+
+
+def start_container(layout: Layout, slot: str) -> str:
+    """Start the slot's existing (stopped) container again: its image, labels and env
+    file are the ones it was created with."""
+    return f"docker start {q(layout.container(slot))} >/dev/null"
+
+
+#: Printed by :func:`switch` right before nginx reloads, and once the new upstream answers.
+SWITCHING, SWITCHED = "@switching", "@switched"
 
 
 def switch(
@@ -273,12 +308,13 @@ def switch(
     port: int,
     listen: int,
     generation: str | None = None,
-    grace: float = 0.0,
+    keep_warm: int = 0,
 ) -> str:
     """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
     start nginx when it is not running -- then poll until the new ``generation`` answers:
     new connections then reach new workers, and the old slot only finishes requests
-    already in flight (it keeps running until the rollout ends, so no grace is needed)."""
+    already in flight. The colour it leaves is marked warm for ``keep_warm`` seconds
+    (it keeps running; :func:`stop_cold` stops it once that has passed)."""
     generation = generation or f"{slot}-{secrets.token_hex(4)}"
     nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
     pid = path(f"{layout.nginx}/nginx.pid")
@@ -288,28 +324,64 @@ def switch(
         f"{{ if command -v curl >/dev/null; then curl -s --max-time 1 {marker}; "
         f"else wget -q -O - -T 1 {marker}; fi; }} 2>/dev/null"
     )
+    warm, tmp = path(layout.warm), path(layout.warm + ".tmp")
+    left = other_slot(slot)
+    mark_warm = (
+        f"printf '%s %s\\n' {left} \"$(( $(date +%s) + {int(keep_warm)} ))\" > {tmp} "
+        f"&& mv -f {tmp} {warm}"
+        if keep_warm > 0
+        else f"rm -f {warm}"
+    )
     return "; ".join(
         [
             "set -e",
+            prepare(layout),
             write_nginx_conf(layout, listen),
             f"[ -f {up} ] && cp -f {up} {prev} || true",
             write_file(layout.upstream, upstream(address, port, generation)),
             f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
+            f"echo {SWITCHING}",
             f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
             f"then {nginx} -s reload; else {nginx}; fi",
             f'i=0; until [ "$({fetch} || true)" = {q(generation)} ]; do i=$((i+1)); '
             f"[ $i -lt 100 ] || {{ echo 'nginx did not load the new upstream'; exit 5; }}; "
             "sleep 0.05; done",
             write_file(layout.active, slot + "\n"),
-            *([f"sleep {grace:g}"] if grace else []),
+            mark_warm,
+            f"echo {SWITCHED}",
         ]
     )
 
 
+def switch_and_gate(
+    layout: Layout, slot: str, address: str, port: int, listen: int, paths: list[str], **kw
+) -> str:
+    """The switch, then the health paths through the host's nginx: what users reach now."""
+    return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths)}"
+
+
 def stop_container(layout: Layout, slot: str, timeout: int) -> str:
-    """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests."""
+    """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests;
+    the container stays (a later rollback starts it again)."""
     name = q(layout.container(slot))
     return f"docker stop -t {int(timeout)} {name} >/dev/null 2>&1 || true"
+
+
+def stop_cold(layout: Layout, timeout: int) -> str:
+    """Stop the colour out of traffic once its keep-warm time has passed (or when it is
+    not marked warm at all); prints ``stopped <slot>`` when it stopped one."""
+    active, warm = path(layout.active), path(layout.warm)
+    names = " ".join(f"{s}) name={q(layout.container(s))};;" for s in SLOTS)
+    return (
+        f'active=$(cat {active} 2>/dev/null); [ -n "$active" ] && {{ '
+        f"read -r wslot wuntil 2>/dev/null < {warm} || true; idle={SLOTS[0]}; "
+        f'[ "$active" = {SLOTS[0]} ] && idle={SLOTS[1]}; '
+        f'case "$idle" in {names} esac; '
+        f'if [ "$wslot" != "$idle" ] || [ "$(date +%s)" -ge "${{wuntil:-0}}" ]; then '
+        f'if [ "$(docker inspect -f {{{{.State.Running}}}} "$name" 2>/dev/null)" = true ]; then '
+        f'docker stop -t {int(timeout)} "$name" >/dev/null 2>&1 && echo "stopped $idle"; '
+        "fi; fi; }; true"
+    )
 
 
 def remove_container(layout: Layout, slot: str, timeout: int) -> str:
@@ -345,9 +417,23 @@ def list_images(repository: str) -> str:
     return f"docker images --digests --format {q(fmt)} {q(repository)}"
 
 
-def remove_images(ids: list[str]) -> str:
-    """Remove images; an image a container still uses is refused by docker and kept."""
-    return f"docker rmi {' '.join(q(i) for i in ids)} 2>&1 || true"
+def remove_images(repositories: list[str], keep: list[str]) -> str:
+    """Remove the images of ``repositories`` that no reference in ``keep`` names (under
+    any of their names); prints ``removed N``. Hosts pull by digest, so their images
+    carry no tag: a tagged image was put there by someone else and stays. An image a
+    container (even a stopped one) still uses is refused by docker and stays too."""
+    wanted = q(" " + " ".join(keep) + " ")
+    lists = "; ".join(list_images(r) for r in repositories) or "true"
+    return (
+        f"all=$( {{ {lists}; }} ); "
+        'kept=" $(printf \'%s\\n\' "$all" | while read -r ref id tag; do '
+        f'case {wanted} in *" $ref "*) printf \'%s \' "$id";; esac; done)"; '
+        "ids=$(printf '%s\\n' \"$all\" | while read -r ref id tag; do "
+        '[ -n "$id" ] && [ "$tag" = "<none>" ] || continue; '
+        'case "$kept" in *" $id "*) continue;; esac; echo "$id"; done | sort -u); '
+        '[ -z "$ids" ] || docker rmi $ids >/dev/null 2>&1 || true; '
+        'echo "removed $(echo $ids | wc -w)"'
+    )
 
 
 # -- lock and ledger ---------------------------------------------------------------------
