@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shipwright import gates, metrics_report, postmortem
+from shipwright import gates, httpcall, metrics_report, postmortem
 from shipwright.checks import health, metrics, smoke, watch
 from shipwright.checks.prober import Prober
 from shipwright.domain import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
@@ -396,7 +396,12 @@ def _sampled(sample: watch.Sample, opts: Options) -> None:
 
 
 def _move(dep: Deployment, action: str, release: Release) -> Outcome:
-    return dep.target.deploy(release) if action == "deploy" else dep.target.rollback(release)
+    """The target's deploy or rollback; what is checked afterwards starts on new
+    connections (kept-alive ones may still reach the old release)."""
+    try:
+        return dep.target.deploy(release) if action == "deploy" else dep.target.rollback(release)
+    finally:
+        httpcall.drop_connections()
 
 
 def _undo(dep, failed: Release, previous: Release | None, result: Result, notes) -> ExitCode:
@@ -406,7 +411,7 @@ def _undo(dep, failed: Release, previous: Release | None, result: Result, notes)
         return ExitCode.BROKEN
     say(f"↩ rolling back to {previous.version}")
     began = time.monotonic()
-    outcome = dep.target.rollback(previous)
+    outcome = _move(dep, "rollback", previous)
     result.metrics["rollback_seconds"] = round(time.monotonic() - began, 3)
     if not outcome.ok:
         notes.append(f"automatic rollback failed: {outcome.message}")

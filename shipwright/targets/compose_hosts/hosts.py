@@ -96,7 +96,7 @@ class HostState:
             "active_slot": self.active,
             "nginx": "running" if self.nginx_running else "stopped",
             "version": self.serving.version if self.serving else None,
-            "warm_seconds": self.warm_seconds,
+            "warm_until": self.warm_until if self.warm_seconds else None,  # host clock
             "slots": {
                 s.slot: {
                     "status": s.status,
