@@ -90,7 +90,7 @@ def local_harness(tmp_path_factory):
             settings,
             (releases["v1"], releases["v2"]),
             releases["bad"],
-            bad_exit=ExitCode.RESTORED,  # one backend container: replaced, then v1 back
+            bad_exit=ExitCode.FAILED,  # never ready on its idle colour: no traffic moved
         )
     finally:
         session.down(settings, Runner(echo=False), volumes=True)

@@ -139,10 +139,10 @@ def read_state(layout: Layout) -> str:
     return "; ".join(lines)
 
 
-def verify(layout: Layout, port: int, paths: list[str]) -> str:
+def verify(layout: Layout, port: int, paths: list[str], bind: str = "") -> str:
     """The host's state, a mark, then the health paths through its nginx (the script's
     exit code is the health check's)."""
-    return f"{read_state(layout)}; echo {MARK}; ( {health(port, paths)} )"
+    return f"{read_state(layout)}; echo {MARK}; ( {health(port, paths, bind or '127.0.0.1')} )"
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -152,9 +152,10 @@ def prepare(layout: Layout) -> str:
     return f"mkdir -p {' '.join(path(d) for d in dirs)} && chmod 700 {path(layout.base + '/env')}"
 
 
-def nginx_conf(layout: Layout, listen: int) -> str:
+def nginx_conf(layout: Layout, listen: int, bind: str = "") -> str:
     """The host's own nginx: the upstream (the serving slot) and a generation marker
-    come from one included file, so a switch is one atomic file move."""
+    come from one included file, so a switch is one atomic file move. ``bind``: one
+    address to listen on (this machine's loopback for the local default), else all."""
     tmp = f"{layout.nginx}/tmp"
     return f"""\
 worker_processes 1;
@@ -170,7 +171,7 @@ http {{
   scgi_temp_path {tmp}/scgi;
   include {layout.upstream};
   server {{
-    listen {listen};
+    listen {f"{bind}:{listen}" if bind else listen};
     location = {GENERATION_PATH} {{
       access_log off;
       default_type text/plain;
@@ -195,8 +196,8 @@ def write_file(target: str, content: str) -> str:
     return f"printf %s {q(content)} > {path(tmp)} && mv -f {path(tmp)} {path(target)}"
 
 
-def write_nginx_conf(layout: Layout, listen: int) -> str:
-    return write_file(layout.nginx_conf, nginx_conf(layout, listen))
+def write_nginx_conf(layout: Layout, listen: int, bind: str = "") -> str:
+    return write_file(layout.nginx_conf, nginx_conf(layout, listen, bind))
 
 
 def upstream(address: str, port: int, generation: str) -> str:
@@ -309,6 +310,7 @@ def switch(
     listen: int,
     generation: str | None = None,
     keep_warm: int = 0,
+    bind: str = "",
 ) -> str:
     """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
     start nginx when it is not running -- then poll until the new ``generation`` answers:
@@ -319,7 +321,7 @@ def switch(
     nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
     pid = path(f"{layout.nginx}/nginx.pid")
     up, prev = path(layout.upstream), path(layout.upstream + ".prev")
-    marker = q(f"http://127.0.0.1:{listen}{GENERATION_PATH}")
+    marker = q(f"http://{bind or '127.0.0.1'}:{listen}{GENERATION_PATH}")
     fetch = (
         f"{{ if command -v curl >/dev/null; then curl -s --max-time 1 {marker}; "
         f"else wget -q -O - -T 1 {marker}; fi; }} 2>/dev/null"
@@ -336,7 +338,7 @@ def switch(
         [
             "set -e",
             prepare(layout),
-            write_nginx_conf(layout, listen),
+            write_nginx_conf(layout, listen, bind),
             f"[ -f {up} ] && cp -f {up} {prev} || true",
             write_file(layout.upstream, upstream(address, port, generation)),
             f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
@@ -357,7 +359,8 @@ def switch_and_gate(
     layout: Layout, slot: str, address: str, port: int, listen: int, paths: list[str], **kw
 ) -> str:
     """The switch, then the health paths through the host's nginx: what users reach now."""
-    return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths)}"
+    through = kw.get("bind") or "127.0.0.1"
+    return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths, through)}"
 
 
 def stop_container(layout: Layout, slot: str, timeout: int) -> str:

@@ -46,6 +46,7 @@ class ComposeConfig:
     app_name: str = "learinal-backend"
     port: int = 3000  # blue listens on port, green on port + 1
     proxy_port: int = 80  # where each host's nginx listens
+    proxy_bind: str = ""  # the one address it listens on ("": every address)
     health_paths: tuple[str, ...] = ("/health", "/livez", "/readyz")
     ready_path: str = "/readyz"
     ready_timeout: float = 60.0
@@ -56,6 +57,7 @@ class ComposeConfig:
     keep_images: int = 3
     host_root: str | None = None  # None: $SHIPWRIGHT_HOST_ROOT on the host, or the default
     pull_registry: str | None = None  # the registry as the hosts reach it, if different
+    pull_images: bool = True  # False: the engine has the image already (the local default)
     connect_timeout: float = 10.0  # also how long opening a channel on a dead host may take
     command_timeout: float = 600.0  # any one remote command (a pull of a big image included)
     registry_user: str | None = None

@@ -22,7 +22,9 @@ def host_steps(
     port = cmd.slot_port(new, config.port)
     ready = f"http://{LOOPBACK}:{port}{config.ready_path}"
     steps = [
-        f"{cmd.prepare(layout)} && {cmd.pull(release.image, config.pull_registry)}",
+        f"{cmd.prepare(layout)} && {cmd.pull(release.image, config.pull_registry)}"
+        if config.pull_images
+        else cmd.prepare(layout),
         f"upload the app environment (PORT={port}) to {layout.env_file(new)} (mode 0600)",
         cmd.run_container(layout, release, new, config.drain_seconds, config.pull_registry),
         cmd.wait_ready(layout, new, ready, config.ready_timeout),
@@ -34,6 +36,7 @@ def host_steps(
             config.proxy_port,
             list(config.health_paths),
             keep_warm=config.keep_warm,
+            bind=config.proxy_bind,
         ),
     ]
     if serving and config.keep_warm:

@@ -134,7 +134,9 @@ class Switcher:
         t = time.monotonic()
         layout = self.host.layout
         pull = cmd.pull(self.r.release.image, self.config.pull_registry)
-        if registry_login:
+        if not self.config.pull_images:
+            self.host.run(cmd.prepare(layout), quiet=True)
+        elif registry_login:
             registry, user, password = registry_login
             self.host.run(cmd.prepare(layout), quiet=True)
             secret = f"{layout.base}/env/.registry-password"
@@ -191,6 +193,7 @@ class Switcher:
             self.config.proxy_port,
             list(self.config.health_paths),
             keep_warm=self.config.keep_warm,
+            bind=self.config.proxy_bind,
         )
         try:
             result = self.host.run(script, quiet=True, check=False, timeout=60)
@@ -254,5 +257,6 @@ class Switcher:
             port,
             self.config.proxy_port,
             keep_warm=self.config.keep_warm,
+            bind=self.config.proxy_bind,
         )
         self.host.run(command, quiet=True, timeout=60)

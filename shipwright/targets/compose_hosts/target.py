@@ -88,7 +88,8 @@ class ComposeHostsTarget:
         paths = list(self.config.health_paths)
 
         def one(host: Host) -> tuple[HostState, bool, str]:
-            result = host.read(cmd.verify(host.layout, self.config.proxy_port, paths), check=False)
+            script = cmd.verify(host.layout, self.config.proxy_port, paths, self.config.proxy_bind)
+            result = host.read(script, check=False)
             state_text, _, health = result.stdout.partition(f"\n{cmd.MARK}\n")
             return parse_state(state_text), result.ok, health.strip()
 
@@ -187,6 +188,7 @@ class ComposeHostsTarget:
         for host in self.hosts:
             layout = host.layout
             pull = cmd.pull(release.image, self.config.pull_registry)
+            pull = pull if self.config.pull_images else "true"
             try:
                 host.run(f"{cmd.prepare(layout)} && {pull}", quiet=True)
             except CommandError as exc:
