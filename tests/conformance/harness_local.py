@@ -53,18 +53,19 @@ def local_harness(tmp_path_factory):
     except Exception as exc:  # noqa: BLE001 - no engine, registry binary, redis …
         require(False, f"the local default cannot be prepared here: {exc}")
     app = f"swconf{secrets.token_hex(3)}"
-    port = str(free_port())
+    port, redis_port = str(free_port()), str(free_port())
     settings = load_settings(
         "development",
         overrides={
             **overrides,
             "APP_NAME": app,
             "PORT": port,
-            "REDIS_PORT": str(free_port()),
+            "REDIS_PORT": redis_port,
+            "REDIS_URI": f"redis://127.0.0.1:{redis_port}",  # the stack's: /readyz needs it
             "MONGO_URI": "",
             "APP_URL": f"http://127.0.0.1:{port}",
             "HEALTHCHECK_INTERVAL": "1s",
-            "DEPLOY_READY_TIMEOUT": "20",
+            "DEPLOY_READY_TIMEOUT": "10",
             "HEALTH_DEADLINE": "15",
             "SHIPWRIGHT_STATE_DIR": str(tmp_path_factory.mktemp("local-conformance")),
         },
