@@ -1,9 +1,11 @@
 """One deploy and one rollback, for every target.
 
-preflight -> lock -> deploy (prober measuring downtime) -> verify (health + smoke)
--> watch (error rate, p95, spike; automatic rollback) -> record -> notify.
-Everything a target does goes through the Target interface, the lock and the ledger,
-so ECS, App Runner and Kubernetes plug in unchanged.
+preflight -> lock -> deploy (prober measuring downtime) -> verify (target checks,
+health and smoke at once) -> watch (error rate, p95, spike; automatic rollback) ->
+prune -> notify -> record. Everything a target does goes through the Target interface,
+the lock and the ledger, so ECS, App Runner and Kubernetes plug in unchanged. One
+stopwatch (:mod:`shipwright.timing`) books every second of the run into the ledger
+entry's phases, which is why the entry is written last (whatever happens before).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Where a target keeps its ledger and its lock is its own choice (files on the hos
 file under the state directory, an S3 object, a Lease …): it hands the flow a
 :class:`~shipwright.ledger.LedgerStore` and a :class:`~shipwright.lock.LockStore`,
 and the flow builds the rules (last good release, refuse/wait/break) on top of them.
+
+A target may also have ``connect()``: open its connections and clients at once, up
+front; the flow calls it first and times it as the ``connect`` phase (a target without
+it connects on first use, and that time shows in whichever phase comes first).
 """
 
 from __future__ import annotations

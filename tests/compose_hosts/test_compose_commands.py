@@ -62,7 +62,8 @@ def test_run_container_has_slot_port_labels_env_file_and_restart_policy():
     assert "--restart unless-stopped" in line and "--stop-timeout 30" in line
     assert "io.shipwright.version=main-abc1234" in line
     assert line.endswith(f"10.213.0.1:5000/learinal-backend@{DIGEST}")
-    assert line.startswith("docker rm -f learinal-backend-green")
+    # nginx's old workers are waited for before the idle colour is replaced
+    assert line.startswith(cmd.nginx_settled(LAYOUT) + "; docker rm -f learinal-backend-green")
 
 
 def test_slots_and_ports():
@@ -145,6 +146,10 @@ def test_switch_really_moves_traffic_in_a_real_nginx(tmp_path):
             assert (tmp_path / "app/active-slot").read_text() == slot + "\n"
             left, until = (tmp_path / "app/warm-slot").read_text().split()
             assert left == cmd.other_slot(slot) and 55 <= int(until) - time.time() <= 61
+            # Once settled, no old worker is left to proxy to the colour it left.
+            assert sh(cmd.nginx_settled(layout, timeout=5)).returncode == 0
+            master = (tmp_path / "app/nginx/nginx.pid").read_text().strip()
+            assert len(sh(f"pgrep -P {master}").stdout.split()) == 1
             # An old worker may still take a connection or two while it shuts down (the
             # old slot keeps serving then, so no request fails); new ones must follow.
             deadline = time.monotonic() + 3

@@ -246,7 +246,7 @@ def run_container(
     ]
     parts += [f"--label {q(f'{k}={v}')}" for k, v in labels(release, slot).items()]
     parts.append(q(pull_reference(release.image, registry)))
-    return f"docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
+    return f"{nginx_settled(layout)}; docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
 
 
 def run_once(layout: Layout, image: str, command: list[str], registry: str | None = None) -> str:
@@ -363,6 +363,19 @@ def switch_and_gate(
     return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths, through)}"
 
 
+def nginx_settled(layout: Layout, timeout: float = 10) -> str:
+    """Wait (up to ``timeout`` s) until nginx's old workers have exited: they still proxy
+    the requests they had when it reloaded, to the colour it left, which must not stop
+    (or go) before them."""
+    pid = path(f"{layout.nginx}/nginx.pid")
+    count = '$( { pgrep -P "$m" 2>/dev/null || ps -o pid= --ppid "$m" 2>/dev/null; } | wc -l)'
+    return (
+        f"m=$(cat {pid} 2>/dev/null); i=0; "
+        f'while [ -n "$m" ] && [ "{count}" -gt 1 ] && [ $i -lt {int(timeout / 0.05)} ]; '
+        "do sleep 0.05; i=$((i+1)); done"
+    )
+
+
 def stop_container(layout: Layout, slot: str, timeout: int) -> str:
     """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests;
     the container stays (a later rollback starts it again)."""
@@ -382,6 +395,7 @@ def stop_cold(layout: Layout, timeout: int) -> str:
         f'case "$idle" in {names} esac; '
         f'if [ "$wslot" != "$idle" ] || [ "$(date +%s)" -ge "${{wuntil:-0}}" ]; then '
         f'if [ "$(docker inspect -f {{{{.State.Running}}}} "$name" 2>/dev/null)" = true ]; then '
+        f"{nginx_settled(layout)}; "
         f'docker stop -t {int(timeout)} "$name" >/dev/null 2>&1 && echo "stopped $idle"; '
         "fi; fi; }; true"
     )

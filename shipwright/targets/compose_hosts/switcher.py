@@ -214,10 +214,9 @@ class Switcher:
         in-flight requests). Its container stays, for a later rollback."""
         t = time.monotonic()
         if self.r.old_slot and self.r.mode != SERVING:
-            self.host.run(
-                cmd.stop_container(self.host.layout, self.r.old_slot, self.config.drain_seconds),
-                quiet=True,
-            )
+            layout = self.host.layout
+            stop = cmd.stop_container(layout, self.r.old_slot, self.config.drain_seconds)
+            self.host.run(f"{cmd.nginx_settled(layout)}; {stop}", quiet=True)
         self._timed("drain", t)
 
     def undo(self) -> None:
@@ -236,15 +235,14 @@ class Switcher:
             self._switch_to(old)
             self.r.switched = False
             self.r.ended = "restored"
+        settled, drain = cmd.nginx_settled(layout), self.config.drain_seconds
         if self.r.started:
-            self.host.run(
-                cmd.remove_container(layout, self.r.new_slot, self.config.drain_seconds), quiet=True
-            )
+            remove = cmd.remove_container(layout, self.r.new_slot, drain)
+            self.host.run(f"{settled}; {remove}", quiet=True)
             self.r.started = False
         if self.r.woken:
-            self.host.run(
-                cmd.stop_container(layout, self.r.new_slot, self.config.drain_seconds), quiet=True
-            )
+            stop = cmd.stop_container(layout, self.r.new_slot, drain)
+            self.host.run(f"{settled}; {stop}", quiet=True)
             self.r.woken = False
         self._timed("restore", t)
 
