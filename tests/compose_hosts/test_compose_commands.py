@@ -15,6 +15,7 @@ from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.settings import load_settings
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts.hosts import parse_state
 from shipwright.targets.compose_hosts.plan import build_plan
@@ -62,8 +63,7 @@ def test_run_container_has_slot_port_labels_env_file_and_restart_policy():
     assert "--restart unless-stopped" in line and "--stop-timeout 30" in line
     assert "io.shipwright.version=main-abc1234" in line
     assert line.endswith(f"10.213.0.1:5000/learinal-backend@{DIGEST}")
-    # nginx's old workers are waited for before the idle colour is replaced
-    assert line.startswith(cmd.nginx_settled(LAYOUT) + "; docker rm -f learinal-backend-green")
+    assert line.startswith("docker rm -f learinal-backend-green")
 
 
 def test_slots_and_ports():
@@ -90,17 +90,17 @@ def test_login_reads_password_from_file_never_the_line():
 def test_nginx_conf_is_valid_for_nginx(tmp_path):
     layout = cmd.Layout(str(tmp_path), "app")
     assert sh(cmd.prepare(layout)).returncode == 0
-    assert sh(cmd.write_nginx_conf(layout, 18080)).returncode == 0
-    (tmp_path / "app/nginx/upstream.conf").write_text(cmd.upstream("127.0.0.1", 13000, "g1"))
+    assert sh(nginx.write_nginx_conf(layout, 18080)).returncode == 0
+    (tmp_path / "app/nginx/upstream.conf").write_text(nginx.upstream("127.0.0.1", 13000, "g1"))
     conf = (tmp_path / "app/nginx/nginx.conf").read_text()
     assert "listen 18080;" in conf and f"include {layout.upstream};" in conf
-    assert cmd.GENERATION_PATH in conf
+    assert nginx.GENERATION_PATH in conf
     result = sh(f"nginx -t -q -c {layout.nginx_conf} -p {layout.nginx}/")
     assert result.returncode == 0, result.stderr
 
 
 def test_switch_writes_upstream_atomically_tests_and_reloads():
-    line = cmd.switch(LAYOUT, "green", "127.0.0.1", 3001, 80, generation="green-42")
+    line = nginx.switch(LAYOUT, "green", "127.0.0.1", 3001, 80, generation="green-42")
     up = "/srv/sw/learinal-backend/nginx/upstream.conf"
     assert f"mv -f {up}.tmp {up}" in line
     assert line.index("mv -f " + up + ".tmp") < line.index(" -t -q") < line.index("-s reload")
@@ -139,15 +139,15 @@ def test_switch_really_moves_traffic_in_a_real_nginx(tmp_path):
     try:
         assert sh(cmd.prepare(layout)).returncode == 0
         for slot, server in (("blue", servers[0]), ("green", servers[1]), ("blue", servers[0])):
-            line = cmd.switch(layout, slot, "127.0.0.1", server.server_port, listen, keep_warm=60)
+            line = nginx.switch(layout, slot, "127.0.0.1", server.server_port, listen, keep_warm=60)
             result = sh(line)
             assert result.returncode == 0, result.stdout + result.stderr
-            assert result.stdout.split() == [cmd.SWITCHING, cmd.SWITCHED]
+            assert result.stdout.split() == [nginx.SWITCHING, nginx.SWITCHED]
             assert (tmp_path / "app/active-slot").read_text() == slot + "\n"
             left, until = (tmp_path / "app/warm-slot").read_text().split()
             assert left == cmd.other_slot(slot) and 55 <= int(until) - time.time() <= 61
             # Once settled, no old worker is left to proxy to the colour it left.
-            assert sh(cmd.nginx_settled(layout, timeout=5)).returncode == 0
+            assert sh(nginx.settled(layout, timeout=5)).returncode == 0
             master = (tmp_path / "app/nginx/nginx.pid").read_text().strip()
             assert len(sh(f"pgrep -P {master}").stdout.split()) == 1
             # An old worker may still take a connection or two while it shuts down (the
@@ -192,17 +192,17 @@ def test_the_idle_colour_is_stopped_only_once_its_keep_warm_time_is_over(tmp_pat
     (tmp_path / "app/active-slot").write_text("green\n")
     warm = tmp_path / "app/warm-slot"
     warm.write_text(f"blue {int(time.time()) + 60}\n")
-    assert sh(cmd.stop_cold(layout, 7)).stdout == ""  # still warm
+    assert sh(nginx.stop_cold(layout, 7)).stdout == ""  # still warm
     assert "stop" not in log.read_text()
     warm.write_text(f"blue {int(time.time()) - 1}\n")
-    assert sh(cmd.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
+    assert sh(nginx.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
     assert "stop -t 7 app-blue" in log.read_text()
     warm.write_text(f"green {int(time.time()) + 60}\n")  # marks the serving one: not warm
-    assert sh(cmd.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
+    assert sh(nginx.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
     monkeypatch.setenv("RUNNING", "false")  # stopped already: nothing to do
-    assert sh(cmd.stop_cold(layout, 7)).stdout == ""
+    assert sh(nginx.stop_cold(layout, 7)).stdout == ""
     (tmp_path / "app/active-slot").unlink()  # nothing serves: nothing is out of traffic
-    assert sh(cmd.stop_cold(layout, 7)).returncode == 0
+    assert sh(nginx.stop_cold(layout, 7)).returncode == 0
 
 
 def test_images_no_release_needs_are_removed_untagged_only(tmp_path, monkeypatch):

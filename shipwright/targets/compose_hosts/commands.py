@@ -9,7 +9,6 @@ file (Runner.put_secret_file) and commands only name that file's path.
 from __future__ import annotations
 
 import json
-import secrets
 import shlex
 from dataclasses import dataclass
 
@@ -21,8 +20,6 @@ DEFAULT_ROOT = "/var/lib/shipwright"
 #: The host's state directory when none is configured: $SHIPWRIGHT_HOST_ROOT there.
 ROOT_EXPR = f"${{SHIPWRIGHT_HOST_ROOT:-{DEFAULT_ROOT}}}"
 LABEL = "io.shipwright"
-#: nginx answers the generation of its loaded upstream file here (switch waits for it).
-GENERATION_PATH = "/__shipwright/generation"
 q = shlex.quote
 
 
@@ -152,59 +149,10 @@ def prepare(layout: Layout) -> str:
     return f"mkdir -p {' '.join(path(d) for d in dirs)} && chmod 700 {path(layout.base + '/env')}"
 
 
-def nginx_conf(layout: Layout, listen: int, bind: str = "") -> str:
-    """The host's own nginx: the upstream (the serving slot) and a generation marker
-    come from one included file, so a switch is one atomic file move. ``bind``: one
-    address to listen on (this machine's loopback for the local default), else all."""
-    tmp = f"{layout.nginx}/tmp"
-    return f"""\
-worker_processes 1;
-pid {layout.nginx}/nginx.pid;
-error_log {layout.nginx}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  include {layout.upstream};
-  server {{
-    listen {f"{bind}:{listen}" if bind else listen};
-    location = {GENERATION_PATH} {{
-      access_log off;
-      default_type text/plain;
-      return 200 "$shipwright_generation";
-    }}
-    location / {{
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_next_upstream error timeout;
-    }}
-  }}
-}}
-"""
-
-
 def write_file(target: str, content: str) -> str:
     """Atomically replace a (non-secret) file: write a temp file beside it, then mv."""
     tmp = f"{target}.tmp"
     return f"printf %s {q(content)} > {path(tmp)} && mv -f {path(tmp)} {path(target)}"
-
-
-def write_nginx_conf(layout: Layout, listen: int, bind: str = "") -> str:
-    return write_file(layout.nginx_conf, nginx_conf(layout, listen, bind))
-
-
-def upstream(address: str, port: int, generation: str) -> str:
-    return (
-        f"upstream app {{ server {address}:{port}; }}\n"
-        f'map $host $shipwright_generation {{ default "{generation}"; }}\n'
-    )
 
 
 # -- image and container ---------------------------------------------------------------
@@ -246,7 +194,7 @@ def run_container(
     ]
     parts += [f"--label {q(f'{k}={v}')}" for k, v in labels(release, slot).items()]
     parts.append(q(pull_reference(release.image, registry)))
-    return f"{nginx_settled(layout)}; docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
+    return f"docker rm -f {name} >/dev/null 2>&1; " + " ".join(parts)
 
 
 def run_once(layout: Layout, image: str, command: list[str], registry: str | None = None) -> str:
@@ -298,107 +246,11 @@ def start_container(layout: Layout, slot: str) -> str:
     return f"docker start {q(layout.container(slot))} >/dev/null"
 
 
-#: Printed by :func:`switch` right before nginx reloads, and once the new upstream answers.
-SWITCHING, SWITCHED = "@switching", "@switched"
-
-
-def switch(
-    layout: Layout,
-    slot: str,
-    address: str,
-    port: int,
-    listen: int,
-    generation: str | None = None,
-    keep_warm: int = 0,
-    bind: str = "",
-) -> str:
-    """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
-    start nginx when it is not running -- then poll until the new ``generation`` answers:
-    new connections then reach new workers, and the old slot only finishes requests
-    already in flight. The colour it leaves is marked warm for ``keep_warm`` seconds
-    (it keeps running; :func:`stop_cold` stops it once that has passed)."""
-    generation = generation or f"{slot}-{secrets.token_hex(4)}"
-    nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
-    pid = path(f"{layout.nginx}/nginx.pid")
-    up, prev = path(layout.upstream), path(layout.upstream + ".prev")
-    marker = q(f"http://{bind or '127.0.0.1'}:{listen}{GENERATION_PATH}")
-    fetch = (
-        f"{{ if command -v curl >/dev/null; then curl -s --max-time 1 {marker}; "
-        f"else wget -q -O - -T 1 {marker}; fi; }} 2>/dev/null"
-    )
-    warm, tmp = path(layout.warm), path(layout.warm + ".tmp")
-    left = other_slot(slot)
-    mark_warm = (
-        f"printf '%s %s\\n' {left} \"$(( $(date +%s) + {int(keep_warm)} ))\" > {tmp} "
-        f"&& mv -f {tmp} {warm}"
-        if keep_warm > 0
-        else f"rm -f {warm}"
-    )
-    return "; ".join(
-        [
-            "set -e",
-            prepare(layout),
-            write_nginx_conf(layout, listen, bind),
-            f"[ -f {up} ] && cp -f {up} {prev} || true",
-            write_file(layout.upstream, upstream(address, port, generation)),
-            f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
-            f"echo {SWITCHING}",
-            f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
-            f"then {nginx} -s reload; else {nginx}; fi",
-            f'i=0; until [ "$({fetch} || true)" = {q(generation)} ]; do i=$((i+1)); '
-            f"[ $i -lt 100 ] || {{ echo 'nginx did not load the new upstream'; exit 5; }}; "
-            "sleep 0.05; done",
-            write_file(layout.active, slot + "\n"),
-            mark_warm,
-            f"echo {SWITCHED}",
-        ]
-    )
-
-
-def switch_and_gate(
-    layout: Layout, slot: str, address: str, port: int, listen: int, paths: list[str], **kw
-) -> str:
-    """The switch, then the health paths through the host's nginx: what users reach now."""
-    through = kw.get("bind") or "127.0.0.1"
-    return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths, through)}"
-
-
-def nginx_settled(layout: Layout, timeout: float = 10) -> str:
-    """Wait (up to ``timeout`` s) until nginx's old workers have exited: they still proxy
-    the requests they had when it reloaded, to the colour it left, which must not stop
-    (or go) before them."""
-    pid = path(f"{layout.nginx}/nginx.pid")
-    count = '$( { pgrep -P "$m" 2>/dev/null || ps -o pid= --ppid "$m" 2>/dev/null; } | wc -l)'
-    return (
-        f"m=$(cat {pid} 2>/dev/null); i=0; "
-        f'while [ -n "$m" ] && [ "{count}" -gt 1 ] && [ $i -lt {int(timeout / 0.05)} ]; '
-        "do sleep 0.05; i=$((i+1)); done"
-    )
-
-
 def stop_container(layout: Layout, slot: str, timeout: int) -> str:
     """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests;
     the container stays (a later rollback starts it again)."""
     name = q(layout.container(slot))
     return f"docker stop -t {int(timeout)} {name} >/dev/null 2>&1 || true"
-
-
-def stop_cold(layout: Layout, timeout: int) -> str:
-    """Stop the colour out of traffic once its keep-warm time has passed (or when it is
-    not marked warm at all); prints ``stopped <slot>`` when it stopped one."""
-    active, warm = path(layout.active), path(layout.warm)
-    names = " ".join(f"{s}) name={q(layout.container(s))};;" for s in SLOTS)
-    return (
-        f'active=$(cat {active} 2>/dev/null); [ -n "$active" ] && {{ '
-        f"read -r wslot wuntil 2>/dev/null < {warm} || true; idle={SLOTS[0]}; "
-        f'[ "$active" = {SLOTS[0]} ] && idle={SLOTS[1]}; '
-        f'case "$idle" in {names} esac; '
-        f'if [ "$wslot" != "$idle" ] || [ "$(date +%s)" -ge "${{wuntil:-0}}" ]; then '
-        f'if [ "$(docker inspect -f {{{{.State.Running}}}} "$name" 2>/dev/null)" = true ]; then '
-        f"{nginx_settled(layout)}; "
-        f'docker stop -t {int(timeout)} "$name" >/dev/null 2>&1 && echo "stopped $idle"; '
-        "fi; fi; }; true"
-    )
 
 
 def remove_container(layout: Layout, slot: str, timeout: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shipwright.domain import Plan, Release
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig
 from shipwright.targets.compose_hosts.rollout import batches
 from shipwright.targets.compose_hosts.switcher import LOOPBACK
@@ -28,7 +29,7 @@ def host_steps(
         f"upload the app environment (PORT={port}) to {layout.env_file(new)} (mode 0600)",
         cmd.run_container(layout, release, new, config.drain_seconds, config.pull_registry),
         cmd.wait_ready(layout, new, ready, config.ready_timeout),
-        cmd.switch_and_gate(
+        nginx.switch_and_gate(
             layout,
             new,
             LOOPBACK,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from shipwright.domain import Release
 from shipwright.errors import ConfigError, ShipwrightError
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.hosts import Host, HostState, same_image
 
 LOOPBACK = "127.0.0.1"
@@ -160,7 +161,7 @@ class Switcher:
             run = cmd.run_container(
                 layout, self.r.release, slot, self.config.drain_seconds, self.config.pull_registry
             )
-            self.host.run(run, quiet=True)
+            self.host.run(f"{nginx.settled(layout)}; {run}", quiet=True)
         self._timed("start", t)
 
     def wait_ready(self) -> None:
@@ -185,7 +186,7 @@ class Switcher:
         """nginx to the new slot, then the health gate through it: one script."""
         t = time.monotonic()
         slot = self.r.new_slot
-        script = cmd.switch_and_gate(
+        script = nginx.switch_and_gate(
             self.host.layout,
             slot,
             LOOPBACK,
@@ -203,10 +204,10 @@ class Switcher:
         finally:
             self._timed("switch", t)
         out = result.stdout.splitlines()
-        self.r.switched = cmd.SWITCHING in out
+        self.r.switched = nginx.SWITCHING in out
         if not result.ok:
             said = [line for line in out if not line.startswith("@")] + [result.stderr.strip()]
-            why = "health gate failed" if cmd.SWITCHED in out else "switch failed"
+            why = "health gate failed" if nginx.SWITCHED in out else "switch failed"
             raise ShipwrightError(f"{why}: {' '.join(x for x in said if x)[:300]}")
 
     def finish(self) -> None:
@@ -216,7 +217,7 @@ class Switcher:
         if self.r.old_slot and self.r.mode != SERVING:
             layout = self.host.layout
             stop = cmd.stop_container(layout, self.r.old_slot, self.config.drain_seconds)
-            self.host.run(f"{cmd.nginx_settled(layout)}; {stop}", quiet=True)
+            self.host.run(f"{nginx.settled(layout)}; {stop}", quiet=True)
         self._timed("drain", t)
 
     def undo(self) -> None:
@@ -235,7 +236,7 @@ class Switcher:
             self._switch_to(old)
             self.r.switched = False
             self.r.ended = "restored"
-        settled, drain = cmd.nginx_settled(layout), self.config.drain_seconds
+        settled, drain = nginx.settled(layout), self.config.drain_seconds
         if self.r.started:
             remove = cmd.remove_container(layout, self.r.new_slot, drain)
             self.host.run(f"{settled}; {remove}", quiet=True)
@@ -248,7 +249,7 @@ class Switcher:
 
     def _switch_to(self, slot: str) -> None:
         port = cmd.slot_port(slot, self.config.port)
-        command = cmd.switch(
+        command = nginx.switch(
             self.host.layout,
             slot,
             LOOPBACK,

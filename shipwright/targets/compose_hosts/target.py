@@ -17,6 +17,7 @@ from shipwright.output import say
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig
 from shipwright.targets.compose_hosts.hosts import (
     Host,
@@ -213,7 +214,7 @@ class ComposeHostsTarget:
 
         def one(host: Host) -> str:
             layout = host.layout
-            script = f"{cmd.stop_cold(layout, self.config.drain_seconds)}; "
+            script = f"{nginx.stop_cold(layout, self.config.drain_seconds)}; "
             script += cmd.remove_images(repos, keep) if repos else "echo removed 0"
             return host.run(script, quiet=True).stdout
 

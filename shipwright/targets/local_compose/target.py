@@ -30,7 +30,7 @@ from shipwright.lock import FileLockStore
 from shipwright.output import say
 from shipwright.runner import Runner
 from shipwright.settings import Settings
-from shipwright.targets.compose_hosts import commands as hosts_cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts.target import ComposeHostsTarget
 from shipwright.targets.local_compose import commands as cmd
@@ -123,7 +123,7 @@ class LocalComposeTarget(ComposeHostsTarget):
         """Stop the colour past its keep-warm time (its container stays); images on a
         developer's engine are theirs, none is removed."""
         for host in self.hosts:
-            out = host.run(hosts_cmd.stop_cold(host.layout, self.config.drain_seconds), quiet=True)
+            out = host.run(nginx.stop_cold(host.layout, self.config.drain_seconds), quiet=True)
             for line in out.stdout.splitlines():
                 if line.startswith("stopped "):
                     say(f"– {line.split()[1]} stopped (its keep-warm time is over)")
