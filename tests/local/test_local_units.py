@@ -206,3 +206,24 @@ def test_teardown_removes_both_colours_and_stops_their_nginx():
     script = cmd.remove_colours(hosts_cmd.Layout("/s", "app"))
     assert "docker rm -f app-blue" in script and "docker rm -f app-green" in script
     assert 'kill -QUIT "$(cat /s/app/nginx/nginx.pid)"' in script
+
+
+def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(tmp_path, monkeypatch):
+    """A second local.prepare must not drop the MONGO_URI='' the first one wrote (the
+    stack would then want a MongoDB this machine cannot run)."""
+    import shutil
+
+    from shipwright import PROJECT_ROOT, localdefault
+    from shipwright.runner import Runner
+
+    monkeypatch.delenv(images.ALLOW_PULL, raising=False)
+    shutil.copytree(PROJECT_ROOT / "envs", tmp_path / "envs")
+    (tmp_path / "envs/.env.development.local").unlink(missing_ok=True)
+    settings = load_settings("development", root=tmp_path, environ={})
+    assert cmd.mongo_is_local(settings["MONGO_URI"])  # development's own default
+    first = localdefault._mongo(settings, Runner(echo=False), None)  # no engine has mongo:7
+    assert first == {"MONGO_URI": ""}
+    localdefault.write_block(localdefault.local_file(settings), first)
+    again = load_settings("development", root=tmp_path, environ={})
+    assert not again.get("MONGO_URI")
+    assert localdefault._mongo(again, Runner(echo=False), None) == first  # kept, not dropped
