@@ -62,7 +62,7 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     seconds = time.monotonic() - began
     if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-120:])
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}) in {cwd}:\n{tail}")
     return seconds
 
