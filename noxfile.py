@@ -10,20 +10,33 @@ developer runs by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+#: uv makes and fills virtualenvs in seconds (from its cache); venv where uv is missing.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 nox.options.sessions = ["lint", "test", "audit"]
+#: What the sessions install: changes to it (and only to it) need a new install.
+DEPENDENCIES = Path(__file__).parent / "pyproject.toml"
 
 
 def install(session: nox.Session) -> None:
-    """The project and its tools, into the session's virtualenv."""
+    """The project and its tools, into the session's virtualenv -- only when
+    pyproject.toml changed since that virtualenv's last install: the install is
+    editable, so changes to the code need none."""
+    stamp = Path(session.virtualenv.location) / ".shipwright-installed"
+    wanted = hashlib.sha256(DEPENDENCIES.read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text() == wanted:
+        session.log("dependencies unchanged since the last install: nothing to install")
+        return
     session.install("-e", ".[test]")
+    stamp.write_text(wanted)
 
 
 def invoke(session: nox.Session, *args: str) -> None:

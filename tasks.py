@@ -33,6 +33,6 @@ from tasks import (  # noqa: E402
 ns = Collection()
 for module in (env, lint, test, audit, image, compose, local, ecs, apprunner, k8s, migrate):
     ns.add_collection(Collection.from_module(module))
-for name in ("deploy", "rollback", "status", "history", "logs"):
+for name in ("deploy", "rollback", "status", "history", "logs", "prune"):
     ns.add_task(getattr(deploy, name), name)
 ns.add_task(deploy.run_, "run")

@@ -12,11 +12,12 @@ usual *_proxy variables.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,14 +58,36 @@ class Response:
         return REDACTOR.redact(f"HTTP {self.status}" + (f": {snippet}" if snippet else ""))
 
 
-@cache
+#: One connection pool manager per proxy (None: direct), kept alive across requests.
+_MANAGERS: dict[str | None, urllib3.PoolManager] = {}
+_MANAGERS_LOCK = threading.Lock()
+
+
+def _manager(proxy: str | None) -> urllib3.PoolManager:
+    with _MANAGERS_LOCK:
+        if proxy not in _MANAGERS:
+            kind = functools.partial(urllib3.ProxyManager, proxy) if proxy else urllib3.PoolManager
+            _MANAGERS[proxy] = kind(num_pools=32, maxsize=8, retries=False)
+        return _MANAGERS[proxy]
+
+
 def _direct() -> urllib3.PoolManager:
-    return urllib3.PoolManager(num_pools=32, maxsize=8, retries=False)
+    return _manager(None)
 
 
-@cache
 def _proxied(proxy: str) -> urllib3.ProxyManager:
-    return urllib3.ProxyManager(proxy, num_pools=32, maxsize=8, retries=False)
+    return _manager(proxy)  # type: ignore[return-value]
+
+
+def drop_connections() -> None:
+    """Close every kept-alive connection. After traffic moves, a connection opened
+    before may still reach the old release (a proxy's old worker answers what it has
+    in flight): checks of what serves now must start on new ones."""
+    with _MANAGERS_LOCK:
+        managers = list(_MANAGERS.values())
+        _MANAGERS.clear()
+    for manager in managers:
+        manager.clear()
 
 
 def manager_for(url: str) -> urllib3.PoolManager:

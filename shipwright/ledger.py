@@ -146,7 +146,11 @@ class Ledger:
         self.store, self.environment = store, environment
 
     # -- writing -------------------------------------------------------------------
-    def record(
+    def record(self, action: str, release: Release | None, result: str, **fields: Any) -> Entry:
+        """Build an entry (see :meth:`entry`) and write it."""
+        return self.write(self.entry(action, release, result, **fields))
+
+    def entry(
         self,
         action: str,
         release: Release | None,
@@ -161,11 +165,12 @@ class Ledger:
         gates: list[dict[str, Any]] | None = None,
         approved_by: str = "",
     ) -> Entry:
-        entry = Entry(
+        """An entry not written yet: the flow fills in the last phases, then writes it."""
+        return Entry(
             action=action,
             result=result,
             release=release.to_dict() if release else None,
-            phases={k: round(v, 3) for k, v in (phases or {}).items()},
+            phases=dict(phases or {}),
             metrics=dict(metrics or {}),
             reason=reason,
             hosts=dict(hosts or {}),
@@ -174,6 +179,11 @@ class Ledger:
             gates=[dict(g) for g in gates] if gates is not None else None,
             approved_by=approved_by,
         )
+
+    def write(self, entry: Entry) -> Entry:
+        """Append ``entry`` (redacted, phases rounded to the millisecond); returns what
+        was written."""
+        entry.phases = {k: round(v, 3) for k, v in entry.phases.items()}
         data = entry.to_dict()  # redacted
         self.store.append(self.environment, data)
         return Entry.from_dict(data)
@@ -228,10 +238,12 @@ class Ledger:
             )
         return good
 
-    def needed_images(self, keep: int = 3) -> list[str]:
+    def needed_images(self, keep: int = 3, pending: Entry | None = None) -> list[str]:
         """Images a host must not prune: the last ``keep`` good releases, and both sides
-        of the newest entry (after a broken deploy a host may serve either)."""
-        history = [e for e in self.history(limit=None) if e.action in SERVING_ACTIONS]
+        of the newest entry (after a broken deploy a host may serve either); ``pending``
+        is an entry about to be written, counted as the newest."""
+        newest = [pending] if pending is not None else []
+        history = [e for e in newest + self.history(limit=None) if e.action in SERVING_ACTIONS]
         good: list[str] = []
         for entry in history:
             image = (entry.release or {}).get("image")

@@ -150,7 +150,13 @@ def _redis_image(settings: Settings, runner: Runner, client: Any) -> str:
 
 
 def _mongo(settings: Settings, runner: Runner, client: Any) -> dict[str, str]:
-    if not mongo_is_local(settings.get("MONGO_URI")):
+    """MONGO_IMAGE when MongoDB runs in the stack, MONGO_URI='' when it cannot; an
+    empty MONGO_URI that an earlier run wrote is decided again (not taken for the
+    user's choice), so a second run keeps it instead of dropping it."""
+    source = settings.sources.get("MONGO_URI")
+    wrote = source is not None and source.file == local_file(settings)
+    ours = wrote and not settings.get("MONGO_URI")
+    if not (ours or mongo_is_local(settings.get("MONGO_URI"))):
         return {}
     key, default = THIRD_PARTY["mongodb"]
     wanted = settings.get(key) or os.environ.get(key) or default

@@ -1,4 +1,5 @@
-"""deploy, rollback, status, history, logs, run: one flow for every target (DEPLOY_TARGET)."""
+"""deploy, rollback, status, history, logs, run, prune: one flow for every target
+(DEPLOY_TARGET)."""
 
 from invoke import task
 
@@ -23,6 +24,16 @@ HELP = {
     "force": "roll back although an applied contract migration forbids it (recorded)",
 }
 RUN_VERSION = {"version": "run in this recorded version's image (default: what serves now)"}
+
+
+def started():
+    """The run's stopwatch, from this process's start: interpreter, imports and Invoke's
+    parsing are its first lap (``start-up``)."""
+    from shipwright.timing import Stopwatch, process_started
+
+    clock = Stopwatch(process_started())
+    clock.lap("start-up")
+    return clock
 
 
 @task(
@@ -67,8 +78,11 @@ def deploy(
     """Release a version: gates, lock, deploy, verify, watch, record, notify."""
     from shipwright.flow import commands
 
+    clock = started()
+    with clock.phase("settings"):
+        settings = settings_for(require_env(env), set)
     commands.deploy(
-        settings_for(require_env(env), set),
+        settings,
         runner_for(c, dry_run),
         version=version,
         image=image,
@@ -81,6 +95,7 @@ def deploy(
         watch=not no_watch,
         yes=yes,
         as_json=json,
+        clock=clock,
     )
 
 
@@ -118,8 +133,11 @@ def rollback(
     """Return to the last good (or the named) release, verified."""
     from shipwright.flow import commands
 
+    clock = started()
+    with clock.phase("settings"):
+        settings = settings_for(require_env(env), set)
     commands.rollback(
-        settings_for(require_env(env), set),
+        settings,
         runner_for(c, dry_run),
         to=to,
         reason=reason,
@@ -128,6 +146,7 @@ def rollback(
         yes=yes,
         force=force,
         as_json=json,
+        clock=clock,
     )
 
 
@@ -180,4 +199,15 @@ def run_(c, env=None, version=None, image=None, command=None, set=None, dry_run=
         argv,
         version=version,
         image=image,
+    )
+
+
+@task(help=flag_help("env", "lock-wait", "set", "dry-run"), iterable=["set"])
+@reports_errors
+def prune(c, env=None, lock_wait=0, set=None, dry_run=False):
+    """Stop what is past its keep-warm time (containers stay) and unneeded images."""
+    from shipwright.flow import commands
+
+    commands.prune(
+        settings_for(require_env(env), set), runner_for(c, dry_run), lock_wait=float(lock_wait)
     )

@@ -1,2 +1,2 @@
 """The deploy flow, written once against the Target interface:
-preflight -> lock -> deploy -> verify -> watch -> record -> notify."""
+preflight -> lock -> deploy -> verify -> watch -> prune -> notify -> record."""

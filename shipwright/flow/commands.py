@@ -22,6 +22,7 @@ from shipwright.output import emit_json, markdown_table, say, step_summary, tabl
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.targets.base import Target
+from shipwright.timing import Stopwatch
 
 WHAT_FAILED = {
     ExitCode.FAILED: "nothing changed: the previous release still serves",
@@ -48,10 +49,13 @@ def deploy(
     as_json: bool = False,
     release: Release | None = None,
     target: Target | None = None,
+    clock: Stopwatch | None = None,
 ) -> flow.Result:
     """One release through the one flow. Under --dry-run the gates are printed even
     when the version cannot be resolved, then the resolution error. ``release`` and
-    ``target``: given by the caller (tests, benchmarks) instead of resolved/opened."""
+    ``target``: given by the caller (tests, benchmarks) instead of resolved/opened;
+    ``clock``: the CLI's, started with the process (default: starts now)."""
+    clock = clock or Stopwatch()
     opts = flow.Options(
         reason=reason,
         lock_wait=lock_wait,
@@ -66,7 +70,8 @@ def deploy(
         hooks=hooks_for(settings),
     )
     try:
-        release = release or flow.release_for(settings, runner, version, image)
+        with clock.phase("release"):
+            release = release or flow.release_for(settings, runner, version, image)
     except ConfigError:
         if runner.dry_run and gates:
             unresolved = Release(settings.environment, version or "?", "", git_sha=commit_sha())
@@ -74,7 +79,8 @@ def deploy(
                 flow.preflight(dep, unresolved, opts)
         raise
     with opened(settings, runner, staging=gates, target=target) as dep:
-        result = flow.deploy(dep, release, opts)
+        clock.lap("open")
+        result = flow.deploy(dep, release, opts, clock)
     return _finish(result, as_json)
 
 
@@ -90,7 +96,9 @@ def rollback(
     force: bool = False,
     as_json: bool = False,
     target: Target | None = None,
+    clock: Stopwatch | None = None,
 ) -> flow.Result:
+    clock = clock or Stopwatch()
     opts = flow.Options(
         reason=reason or "rollback",
         lock_wait=lock_wait,
@@ -101,7 +109,8 @@ def rollback(
         force=force,
     )
     with opened(settings, runner, staging=False, target=target) as dep:
-        result = flow.rollback(dep, to, opts)
+        clock.lap("open")
+        result = flow.rollback(dep, to, opts, clock)
     return _finish(result, as_json)
 
 
@@ -110,11 +119,24 @@ def terminal_prompt() -> Callable[[str], str] | None:
     return input if sys.stdin.isatty() and sys.stdout.isatty() else None
 
 
+def prune(settings: Settings, runner: Runner, *, lock_wait: float = 0.0) -> None:
+    """Stop what is past its keep-warm time and drop what the ledger no longer needs."""
+    opts = flow.Options(reason="prune", lock_wait=lock_wait)
+    with opened(settings, runner, staging=False) as dep:
+        flow.prune(dep, opts)
+    if not runner.dry_run:
+        output.status(True, f"{settings.environment}: pruned")
+
+
 def _finish(result: flow.Result, as_json: bool) -> flow.Result:
-    """The result table (or JSON), the CI step summary, then the exit code."""
+    """The result table (or JSON), the CI step summary, then the exit code. The phases
+    shown are the run's laps: they add up to its wall time, closing the target's."""
     outcome = result.outcome
     if outcome is None:  # a dry run: the plan was printed
         return result
+    result.clock.lap("close")
+    result.seconds = result.clock.seconds
+    phases = result.clock.phases
     rows = [_unit_row(name, where) for name, where in outcome.units.items()]
     title = f"{result.action} {result.release.version}: {result.recorded} in {result.seconds:.1f}s"
     if as_json:
@@ -125,7 +147,8 @@ def _finish(result: flow.Result, as_json: bool) -> flow.Result:
                 "result": result.recorded,
                 "exit_code": int(result.exit_code),
                 "message": outcome.message,
-                "phases": outcome.phases,
+                "seconds": round(result.seconds, 3),
+                "phases": phases,
                 "units": outcome.units,
                 "metrics": result.metrics,
                 "gates": [c.__dict__ for c in result.gates] if result.gates else [],
@@ -135,8 +158,7 @@ def _finish(result: flow.Result, as_json: bool) -> flow.Result:
         )
     else:
         table(title, UNIT_COLUMNS, rows)
-        if outcome.phases:
-            say("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in outcome.phases.items()))
+        say("phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items()))
     step_summary(f"### {title}\n\n" + markdown_table(UNIT_COLUMNS, rows))
     if result.ok:
         output.status(True, title)

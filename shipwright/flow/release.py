@@ -1,9 +1,11 @@
 """One deploy and one rollback, for every target.
 
-preflight -> lock -> deploy (prober measuring downtime) -> verify (health + smoke)
--> watch (error rate, p95, spike; automatic rollback) -> record -> notify.
-Everything a target does goes through the Target interface, the lock and the ledger,
-so ECS, App Runner and Kubernetes plug in unchanged.
+preflight -> lock -> deploy (prober measuring downtime) -> verify (target checks,
+health and smoke at once) -> watch (error rate, p95, spike; automatic rollback) ->
+prune -> notify -> record. Everything a target does goes through the Target interface,
+the lock and the ledger, so ECS, App Runner and Kubernetes plug in unchanged. One
+stopwatch (:mod:`shipwright.timing`) books every second of the run into the ledger
+entry's phases, which is why the entry is written last (whatever happens before).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shipwright import approval, gates, metrics_report, postmortem
+from shipwright import approval, gates, httpcall, metrics_report, postmortem
 from shipwright.checks import health, metrics, smoke, watch
 from shipwright.checks.prober import Prober
 from shipwright.domain import RESULT_FOR, Check, Checks, Outcome, Release, exit_code_for
@@ -28,6 +31,7 @@ from shipwright.output import say, status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
 from shipwright.settings.schema import DEPLOYED
+from shipwright.timing import BETWEEN, Stopwatch
 
 
 @dataclass
@@ -68,7 +72,9 @@ class Result:
     checks: Checks | None = None
     watch: watch.WatchResult | None = None
     postmortem: str | None = None
-    seconds: float = 0.0  # from taking the lock to the ledger entry (and pruning)
+    seconds: float = 0.0  # wall time of the whole run, start-up included
+    #: Where the seconds went: consecutive laps from the start to the end of the run.
+    clock: Stopwatch = field(default_factory=Stopwatch)
 
     @property
     def recorded(self) -> str:
@@ -108,14 +114,18 @@ def release_for(
 
 
 def verify(dep: Deployment, release: Release) -> Checks:
-    """The target's own checks, then health endpoints and the smoke suite on the app's URL
-    (APP_URL, else the one the target serves at)."""
-    result = Checks(list(dep.target.verify(release)))
+    """The target's own checks, the health endpoints and the smoke suite on the app's URL
+    (APP_URL, else the one the target serves at), all at once (they only read; none
+    waits for another)."""
     url = dep.app_url
+    parts: list[Callable[[], Checks]] = [lambda: dep.target.verify(release)]
     if url:
-        result.items += health.health_from_settings(dep.settings, url).items
         variables = {"version": release.version}
-        result.items += smoke.smoke_from_settings(dep.settings, url, variables=variables).items
+        parts.append(lambda: health.health_from_settings(dep.settings, url))
+        parts.append(lambda: smoke.smoke_from_settings(dep.settings, url, variables=variables))
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        done = [future.result() for future in [pool.submit(part) for part in parts]]
+    result = Checks([check for checks in done for check in checks])
     for check in result:
         status(check.ok, f"verify: {check.name}" + (f" — {check.detail}" if check.detail else ""))
     return result
@@ -171,11 +181,16 @@ def preflight(dep: Deployment, release: Release, opts: Options) -> Checks:
     return checks
 
 
-def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
-    """The whole release: nothing changes unless every gate passes."""
-    result = Result("deploy", release, ExitCode.FAILED)
+def deploy(
+    dep: Deployment, release: Release, opts: Options, clock: Stopwatch | None = None
+) -> Result:
+    """The whole release: nothing changes unless every gate passes. ``clock``: the run's
+    stopwatch when the caller started it earlier (the CLI: at process start)."""
+    result = Result("deploy", release, ExitCode.FAILED, clock=clock or Stopwatch())
+    _connect(dep, result.clock)
     if opts.gates:
-        result.gates = preflight(dep, release, opts)
+        with result.clock.phase("gates"):
+            result.gates = preflight(dep, release, opts)
         failed = ", ".join(c.name for c in result.gates if not c.ok)
         if failed and dep.settings.environment in DEPLOYED:
             if dep.runner.dry_run:  # show what would happen once the gates pass
@@ -188,12 +203,24 @@ def deploy(dep: Deployment, release: Release, opts: Options) -> Result:
     return _release_or_plan(dep, release, opts, result)
 
 
-def rollback(dep: Deployment, to: str | Release | None, opts: Options) -> Result:
+def rollback(
+    dep: Deployment, to: str | Release | None, opts: Options, clock: Stopwatch | None = None
+) -> Result:
     """Back to ``to`` (a version from the ledger, or a Release), else the last good one."""
-    release = (
-        to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
-    )
-    return _release_or_plan(dep, release, opts, Result("rollback", release, ExitCode.FAILED))
+    clock = clock or Stopwatch()
+    _connect(dep, clock)
+    with clock.phase("history"):
+        release = (
+            to if isinstance(to, Release) else dep.ledger.rollback_release(to, dep.target.current())
+        )
+    result = Result("rollback", release, ExitCode.FAILED, clock=clock)
+    return _release_or_plan(dep, release, opts, result)
+
+
+def _connect(dep: Deployment, clock: Stopwatch) -> None:
+    """Open the target's connections at once, up front, timed as ``connect``."""
+    with clock.phase("connect"):
+        dep.target.connect()
 
 
 def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: Result) -> Result:
@@ -211,26 +238,33 @@ def _release_or_plan(dep: Deployment, release: Release, opts: Options, result: R
     opts.approved_by = approval.approve(dep.settings, what, yes=opts.yes, ask=opts.ask)
     if opts.approved_by:
         say(f"✔ approved by {opts.approved_by}")
-    _notify(dep, "started", release, result.action.title())
+    with result.clock.phase("notices"):
+        _notify(dep, "started", release, result.action.title())
     return _release(dep, release, opts, result)
 
 
 def _release(dep, release, opts, result: Result) -> Result:
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    action = result.action
+    action, clock = result.action, result.clock
+    clock.lap(BETWEEN)
     with dep.lock.hold(
         version=release.version,
         reason=opts.reason,
         wait=opts.lock_wait,
         break_first=opts.break_lock,
     ):
-        current = dep.target.current()  # what serves once no one else can change it
-        before = _before_move(dep, release, opts, result, current)
-        source = _watch_source(dep) if opts.watch else None
-        baseline = watch.take_baseline(source) if source else None
+        clock.lap("lock")
+        with clock.phase("current"):
+            current = dep.target.current()  # what serves once no one else can change it
+        with clock.phase("migrations"):
+            before = _before_move(dep, release, opts, result, current)
+        with clock.phase("baseline"):
+            source = _watch_source(dep) if opts.watch else None
+            baseline = watch.take_baseline(source) if source else None
         # Downtime is what users of the serving release see; a first deploy has none.
         probe = _probe(dep) if current else None
+        clock.lap(BETWEEN)
         try:
             with probe or contextlib.nullcontext():
                 outcome = _move(dep, action, release)
@@ -239,6 +273,7 @@ def _release(dep, release, opts, result: Result) -> Result:
         except BaseException as exc:  # the target could not say where things stand
             _aborted(dep, result, opts, current, exc, {}, "run invoke status to see what serves")
             raise
+        clock.split("move", outcome.phases)  # the target's phases, and the rest of its move
         result.outcome = outcome
         moved = time.monotonic() - started
         result.metrics = {
@@ -267,11 +302,10 @@ def _release(dep, release, opts, result: Result) -> Result:
         # "rolled_back": the deploy completed, then the flow reverted it. A failed
         # automatic rollback leaves the deploy "broken".
         recorded = "rolled_back" if reverted and code == ExitCode.RESTORED else RESULT_FOR[code]
-        result.entry = dep.ledger.record(
+        entry = dep.ledger.entry(
             action,
             release,
             recorded,
-            phases=outcome.phases,
             metrics=result.metrics,
             reason=opts.reason,
             hosts=outcome.units,
@@ -280,31 +314,61 @@ def _release(dep, release, opts, result: Result) -> Result:
             gates=_gate_record(result, opts),
             approved_by=opts.approved_by,
         )
-        if code == ExitCode.OK:
-            try:
-                keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
-                dep.target.prune(dep.ledger.needed_images(keep))
-            except ShipwrightError as exc:
-                say(f"– images not pruned: {exc}")
-    result.seconds = time.monotonic() - started
-    _finish(dep, result, current, started_at, result.seconds)
+        # Pruning and the notices run before the entry is written, so its phases hold
+        # them too; the entry is written whatever happens to them (Ctrl-C included).
+        try:
+            if code == ExitCode.OK:
+                with clock.phase("prune"):
+                    _prune(dep, entry)
+            with clock.phase("notices"):
+                _tell(dep, result, entry, current, started_at)
+        finally:
+            clock.lap(BETWEEN)
+            entry.phases = clock.phases
+            with clock.phase("ledger"):
+                result.entry = dep.ledger.write(entry)
+    clock.lap("unlock")
+    _report(result)
+    clock.lap("report")
+    result.seconds = clock.seconds
     return result
+
+
+def prune(dep: Deployment, opts: Options) -> None:
+    """``invoke prune``: the target's housekeeping between runs (a CI schedule can run
+    it), under the deploy lock -- a rollback may be about to use what it would stop."""
+    if dep.runner.dry_run:
+        _prune(dep)
+        return
+    with dep.lock.hold(reason=opts.reason or "prune", wait=opts.lock_wait):
+        _prune(dep)
+
+
+def _prune(dep: Deployment, entry: Entry | None = None) -> None:
+    """What the ledger (with this run's ``entry``) no longer needs goes."""
+    try:
+        keep = dep.settings.integer("DEPLOY_KEEP_IMAGES")
+        dep.target.prune(dep.ledger.needed_images(keep, pending=entry))
+    except ShipwrightError as exc:
+        say(f"– images not pruned: {exc}")
 
 
 def _check(dep, release, opts, result: Result, current, source, baseline, notes):
     """After traffic moved: verify, then watch (deploys); roll back when either fails.
     Returns (exit code, whether the flow rolled back)."""
-    action = result.action
-    result.checks = verify(dep, release)
+    action, clock = result.action, result.clock
+    with clock.phase("verify"):
+        result.checks = verify(dep, release)
     reason = (
         ""
         if result.checks.ok
         else "verification failed: " + ", ".join(c.name for c in result.checks if not c.ok)
     )
     if not reason and source and action == "deploy":
-        result.watch = watch.watch_from_settings(
-            dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
-        )
+        with clock.phase("watch"):
+            result.watch = watch.watch_from_settings(
+                dep.settings, source, baseline, on_sample=lambda s: _sampled(s, opts)
+            )
         result.metrics["watch"] = result.watch.to_dict()
         if result.watch.spike is not None:
             result.metrics["error_spike"] = round(result.watch.spike, 2)
@@ -314,7 +378,8 @@ def _check(dep, release, opts, result: Result, current, source, baseline, notes)
         return ExitCode.OK, False
     status(False, f"{action} of {release.version}: {reason}")
     notes.append(reason)
-    return _undo(dep, release, current, result, notes), True
+    with clock.phase("rollback"):
+        return _undo(dep, release, current, result, notes), True
 
 
 def _gate_record(result: Result, opts: Options) -> list[dict[str, object]] | None:
@@ -393,7 +458,12 @@ def _sampled(sample: watch.Sample, opts: Options) -> None:
 
 
 def _move(dep: Deployment, action: str, release: Release) -> Outcome:
-    return dep.target.deploy(release) if action == "deploy" else dep.target.rollback(release)
+    """The target's deploy or rollback; what is checked afterwards starts on new
+    connections (kept-alive ones may still reach the old release)."""
+    try:
+        return dep.target.deploy(release) if action == "deploy" else dep.target.rollback(release)
+    finally:
+        httpcall.drop_connections()
 
 
 def _undo(dep, failed: Release, previous: Release | None, result: Result, notes) -> ExitCode:
@@ -403,7 +473,7 @@ def _undo(dep, failed: Release, previous: Release | None, result: Result, notes)
         return ExitCode.BROKEN
     say(f"↩ rolling back to {previous.version}")
     began = time.monotonic()
-    outcome = dep.target.rollback(previous)
+    outcome = _move(dep, "rollback", previous)
     result.metrics["rollback_seconds"] = round(time.monotonic() - began, 3)
     if not outcome.ok:
         notes.append(f"automatic rollback failed: {outcome.message}")
@@ -417,8 +487,10 @@ def _undo(dep, failed: Release, previous: Release | None, result: Result, notes)
     return ExitCode.RESTORED if again.ok else ExitCode.BROKEN
 
 
-def _finish(dep, result: Result, previous, started_at, seconds) -> None:
+def _tell(dep, result: Result, entry: Entry, previous, started_at) -> None:
+    """Slack and Sentry, and a postmortem skeleton after a rollback or a restore."""
     release, action = result.release, result.action.title()
+    seconds = result.clock.seconds
     if result.ok:
         _notify(dep, "succeeded", release, action, seconds)
         if result.action == "deploy":
@@ -432,19 +504,22 @@ def _finish(dep, result: Result, previous, started_at, seconds) -> None:
             )
     else:
         event = "rolled_back" if result.exit_code == ExitCode.RESTORED else "failed"
-        _notify(dep, event, release, action, seconds, detail="; ".join(result.entry.notes))
+        _notify(dep, event, release, action, seconds, detail="; ".join(entry.notes))
     if result.exit_code == ExitCode.RESTORED or (result.ok and result.action == "rollback"):
         path = postmortem.write_postmortem(
             dep.settings.environment,
             release if result.action == "deploy" else previous or release,
             restored=previous if result.action == "deploy" else release,
-            entries=dep.ledger.history(limit=10),
+            entries=[entry, *dep.ledger.history(limit=9)],
             metrics=result.metrics,
-            reason="; ".join(result.entry.notes),
+            reason="; ".join(entry.notes),
             done=("execute", "verify"),
         )
         result.postmortem = str(path)
         say(f"postmortem skeleton: {path}")
+
+
+def _report(result: Result) -> None:
     metrics_report.render(
         metrics_report.evaluate(
             deployment_seconds=result.metrics.get("deployment_seconds"),

@@ -68,6 +68,11 @@ class Target(Protocol):
 
     def lock_store(self) -> LockStore: ...
 
+    def connect(self) -> None:
+        """Open connections and clients at once, up front (the flow times it as the
+        ``connect`` phase); a target that connects on first use does nothing here."""
+        ...
+
     def close(self) -> None:
         """Release connections and clients."""
         ...

@@ -15,6 +15,7 @@ from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.settings import load_settings
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
 from shipwright.targets.compose_hosts.hosts import parse_state
 from shipwright.targets.compose_hosts.plan import build_plan
@@ -89,17 +90,17 @@ def test_login_reads_password_from_file_never_the_line():
 def test_nginx_conf_is_valid_for_nginx(tmp_path):
     layout = cmd.Layout(str(tmp_path), "app")
     assert sh(cmd.prepare(layout)).returncode == 0
-    assert sh(cmd.write_nginx_conf(layout, 18080)).returncode == 0
-    (tmp_path / "app/nginx/upstream.conf").write_text(cmd.upstream("127.0.0.1", 13000, "g1"))
+    assert sh(nginx.write_nginx_conf(layout, 18080)).returncode == 0
+    (tmp_path / "app/nginx/upstream.conf").write_text(nginx.upstream("127.0.0.1", 13000, "g1"))
     conf = (tmp_path / "app/nginx/nginx.conf").read_text()
     assert "listen 18080;" in conf and f"include {layout.upstream};" in conf
-    assert cmd.GENERATION_PATH in conf
+    assert nginx.GENERATION_PATH in conf
     result = sh(f"nginx -t -q -c {layout.nginx_conf} -p {layout.nginx}/")
     assert result.returncode == 0, result.stderr
 
 
 def test_switch_writes_upstream_atomically_tests_and_reloads():
-    line = cmd.switch(LAYOUT, "green", "127.0.0.1", 3001, 80, generation="green-42")
+    line = nginx.switch(LAYOUT, "green", "127.0.0.1", 3001, 80, generation="green-42")
     up = "/srv/sw/learinal-backend/nginx/upstream.conf"
     assert f"mv -f {up}.tmp {up}" in line
     assert line.index("mv -f " + up + ".tmp") < line.index(" -t -q") < line.index("-s reload")
@@ -138,9 +139,17 @@ def test_switch_really_moves_traffic_in_a_real_nginx(tmp_path):
     try:
         assert sh(cmd.prepare(layout)).returncode == 0
         for slot, server in (("blue", servers[0]), ("green", servers[1]), ("blue", servers[0])):
-            result = sh(cmd.switch(layout, slot, "127.0.0.1", server.server_port, listen, grace=0))
+            line = nginx.switch(layout, slot, "127.0.0.1", server.server_port, listen, keep_warm=60)
+            result = sh(line)
             assert result.returncode == 0, result.stdout + result.stderr
+            assert result.stdout.split() == [nginx.SWITCHING, nginx.SWITCHED]
             assert (tmp_path / "app/active-slot").read_text() == slot + "\n"
+            left, until = (tmp_path / "app/warm-slot").read_text().split()
+            assert left == cmd.other_slot(slot) and 55 <= int(until) - time.time() <= 61
+            # Once settled, no old worker is left to proxy to the colour it left.
+            assert sh(nginx.settled(layout, timeout=5)).returncode == 0
+            master = (tmp_path / "app/nginx/nginx.pid").read_text().strip()
+            assert len(sh(f"pgrep -P {master}").stdout.split()) == 1
             # An old worker may still take a connection or two while it shuts down (the
             # old slot keeps serving then, so no request fails); new ones must follow.
             deadline = time.monotonic() + 3
@@ -151,6 +160,57 @@ def test_switch_really_moves_traffic_in_a_real_nginx(tmp_path):
         sh(f"nginx -c {layout.nginx_conf} -p {layout.nginx}/ -s stop")
         for server in servers:
             server.shutdown()
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >> "$DOCKER_LOG"
+case "$1" in
+  inspect) echo "${RUNNING:-true}";;
+  images) printf '%s\\n' "r/app@sha256:1 id1 <none>" "r/app@sha256:2 id2 <none>" \\
+    "r/app@sha256:3 id3 v3" "r/app@sha256:4 id2 <none>";;
+esac
+"""
+
+
+def fake_docker(tmp_path, monkeypatch):
+    """A ``docker`` on PATH that logs its arguments (the shell logic is what is tested)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    log = tmp_path / "docker.log"
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("DOCKER_LOG", str(log))
+    return log
+
+
+def test_the_idle_colour_is_stopped_only_once_its_keep_warm_time_is_over(tmp_path, monkeypatch):
+    log = fake_docker(tmp_path, monkeypatch)
+    layout = cmd.Layout(str(tmp_path), "app")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/active-slot").write_text("green\n")
+    warm = tmp_path / "app/warm-slot"
+    warm.write_text(f"blue {int(time.time()) + 60}\n")
+    assert sh(nginx.stop_cold(layout, 7)).stdout == ""  # still warm
+    assert "stop" not in log.read_text()
+    warm.write_text(f"blue {int(time.time()) - 1}\n")
+    assert sh(nginx.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
+    assert "stop -t 7 app-blue" in log.read_text()
+    warm.write_text(f"green {int(time.time()) + 60}\n")  # marks the serving one: not warm
+    assert sh(nginx.stop_cold(layout, 7)).stdout.strip() == "stopped blue"
+    monkeypatch.setenv("RUNNING", "false")  # stopped already: nothing to do
+    assert sh(nginx.stop_cold(layout, 7)).stdout == ""
+    (tmp_path / "app/active-slot").unlink()  # nothing serves: nothing is out of traffic
+    assert sh(nginx.stop_cold(layout, 7)).returncode == 0
+
+
+def test_images_no_release_needs_are_removed_untagged_only(tmp_path, monkeypatch):
+    log = fake_docker(tmp_path, monkeypatch)
+    result = sh(cmd.remove_images(["r/app"], ["r/app@sha256:2"]))
+    assert result.stdout.strip() == "removed 1"
+    (rmi,) = [line for line in log.read_text().splitlines() if line.startswith("rmi")]
+    assert rmi == "rmi id1"  # id2 is needed (by its other name too), id3 is tagged
 
 
 def test_health_names_the_failing_path():
@@ -256,6 +316,20 @@ def test_parse_state():
     empty = parse_state("active=\nblue|missing|none|\ngreen|missing|none|\nnginx=stopped\n")
     assert empty.active is None and empty.serving is None and not empty.nginx_running
     assert empty.to_dict()["version"] is None
+    warm = parse_state(
+        f"root=/srv/x\nactive=green\nwarm=blue 1100\nnow=1000\n"
+        f"blue|running|none|{release}\ngreen|running|none|{release}\n"
+    )
+    assert warm.root == "/srv/x" and warm.idle.slot == "blue" and warm.warm_seconds == 100
+    assert warm.idle.holds(RELEASE) and not warm.idle.holds(Release("x", "y", "r@sha256:1"))
+    stopped = parse_state(f"active=green\nwarm=blue 1100\nnow=1000\nblue|exited|none|{release}\n")
+    assert stopped.warm_seconds == 0  # a stopped colour is not warm, whatever the marker says
+
+
+def test_keep_warm_is_at_least_the_watch_window():
+    assert ComposeConfig.from_settings(settings()).keep_warm == 1800
+    config = ComposeConfig.from_settings(settings(DEPLOY_KEEP_WARM="60", WATCH_SECONDS="900"))
+    assert config.keep_warm == 900
 
 
 # -- config and plan ----------------------------------------------------------------------
@@ -305,7 +379,11 @@ def test_plan_lists_every_command_per_batch_without_connecting():
     first_host = [s for s in plan.steps if s.startswith("[10.213.0.2] ")]
     assert any("docker run -d --name learinal-backend-green" in s for s in first_host)
     assert "[10.213.0.4] idle slot: blue, or green if blue serves" in text
-    assert "(mode 0600)" in text and "docker stop -t 30 learinal-backend-blue" in text
+    assert "(mode 0600)" in text and "keep blue running out of traffic for 1800s" in text
+    assert "docker stop" not in text  # the old colour stays warm
+    cold = ComposeConfig.from_settings(settings(DEPLOY_KEEP_WARM="0", WATCH_SECONDS="0"))
+    plan = build_plan(RELEASE, cold, layouts, {"10.213.0.2": "blue"})
+    assert "docker stop -t 30 learinal-backend-blue" in "\n".join(plan.steps)
 
 
 def test_release_from_an_explicit_image_reference():

@@ -16,6 +16,7 @@ import signal
 import socket
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,9 @@ def test_rolling_deploy_then_rollback_drop_no_request(on_v1: Fleet):
     entry = on_v1.history()[0]
     assert entry.previous["version"] == "v1" and entry.release["version"] == "v2"
     assert set(entry.hosts.values()) == {"switched: v2 (green)"}
-    assert {"pull", "start", "ready", "switch", "gate", "drain"} <= set(entry.phases)
-    pulls = [c for c in on_v1.runner.commands if c.startswith("docker pull")]
-    assert pulls and all(re.search(r"@sha256:[0-9a-f]{64}$", c) for c in pulls)  # by digest
+    assert {"connect", "lock", "pull", "start", "ready", "switch", "verify"} <= set(entry.phases)
+    pulls = [c for c in on_v1.runner.commands if "docker pull" in c]
+    assert pulls and all(re.search(r"docker pull \S+@sha256:[0-9a-f]{64}$", c) for c in pulls)
     with on_v1.target() as target:
         checks = target.verify(on_v1.release("v2"))
         assert checks.ok and len(checks.items) == 6, checks
@@ -136,6 +137,63 @@ def test_cli_status_history_and_dry_run(on_v1: Fleet):
         ]
         is None
     )  # recorded as ungated
+
+
+# -- keep-warm ------------------------------------------------------------------------
+def sets(fleet: Fleet, **extra: str) -> list[str]:
+    return [arg for k, v in fleet.overrides(**extra).items() for arg in ("--set", f"{k}={v}")]
+
+
+def idle_slots(fleet: Fleet) -> list[dict]:
+    with fleet.target() as target:
+        hosts = target.status().data.values()
+    return [
+        {**info, **info["slots"][{"blue": "green", "green": "blue"}[info["active_slot"]]]}
+        for info in hosts
+    ]
+
+
+def starts_or_pulls(commands: list[str]) -> list[str]:
+    return [c for c in commands if re.search(r"docker (pull|run -d|start)\b", c)]
+
+
+def test_a_rollback_inside_the_keep_warm_time_is_an_nginx_switch(on_v1: Fleet):
+    code, report = on_v1.deploy("v2")
+    assert code == ExitCode.OK, report
+    for idle in idle_slots(on_v1):  # v1 left traffic but keeps running, warm
+        assert (idle["version"], idle["status"]) == ("v1", "running")
+        assert 0 < idle["warm_until"] - time.time() <= 1800
+    on_v1.runner.commands.clear()
+    with no_failed_requests(on_v1, minimum=10):
+        code, report = on_v1.rollback()
+    assert code == ExitCode.OK, report
+    assert_ended(on_v1, "v1", "rollback", "succeeded")
+    assert starts_or_pulls(on_v1.runner.commands) == []  # nothing pulled, started or created
+    entry = on_v1.history()[0]
+    assert entry.hosts and all(u.startswith("switched: v1") for u in entry.hosts.values())
+    for idle in idle_slots(on_v1):  # and v2, which it left, is warm now
+        assert (idle["version"], idle["status"]) == ("v2", "running")
+
+
+def test_after_the_keep_warm_time_prune_stops_the_old_colour_and_keeps_its_container(
+    on_v1: Fleet,
+):
+    short = {"DEPLOY_KEEP_WARM": "2", "WATCH_SECONDS": "0"}  # host clocks count whole seconds
+    code, report = on_v1.deploy("v2", **short)
+    assert code == ExitCode.OK, report
+    time.sleep(2.5)
+    pruned = invoke("prune", "--env", ENVIRONMENT, *sets(on_v1, **short))
+    assert pruned.code == 0, pruned.output
+    assert pruned.stdout.count("stopped (its keep-warm time is over)") == len(on_v1.hosts.hosts)
+    for idle in idle_slots(on_v1):
+        assert (idle["version"], idle["status"]) == ("v1", "exited")  # stopped, not removed
+    on_v1.runner.commands.clear()
+    with no_failed_requests(on_v1, minimum=10):
+        code, report = on_v1.rollback(**short)
+    assert code == ExitCode.OK, report
+    assert_ended(on_v1, "v1", "rollback", "succeeded")
+    sent = starts_or_pulls(on_v1.runner.commands)
+    assert sent and all(c.startswith("docker start") for c in sent), sent  # started again
 
 
 # -- faults: each ends on the previous release, unlocked, recorded ------------------------
@@ -266,9 +324,9 @@ def test_secrets_never_reach_command_lines_output_or_ledger(on_v1: Fleet, capfd)
     assert any(canary in content for path, content in on_v1.runner.uploads)
     for host in on_v1.hosts.hosts:
         root = Path(host.state_dir) / APP_NAME
-        env_file = root / "env" / "blue.env"
-        assert f"JWT_SECRET={secrets['JWT_SECRET']}" in env_file.read_text()
-        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        env_files = list((root / "env").glob("*.env"))  # v2's slot got them; v1's kept its own
+        assert any(f"JWT_SECRET={secrets['JWT_SECRET']}" in f.read_text() for f in env_files)
+        assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in env_files)
         assert stat.S_IMODE((root / "env").stat().st_mode) == 0o700
         assert not (root / "env" / ".registry-password").exists()  # login file removed
         for name in ("ledger", "locks"):

@@ -248,6 +248,9 @@ class FakeTarget:
     def app_url(self):
         return None
 
+    def connect(self):
+        pass
+
 
 @pytest.fixture(autouse=True)
 def postmortems_in_tmp(monkeypatch, tmp_path):
@@ -291,7 +294,8 @@ def test_flow_exit_codes_and_record(result, code, ledger_result):
     assert done.exit_code == code and store.read("staging") is None
     (entry,) = dep.ledger.history()
     assert entry.result == ledger_result == done.recorded and entry.previous["version"] == "v1"
-    assert entry.reason == "r" and entry.phases == {"pull": 1.0} and done.seconds > 0
+    assert entry.reason == "r" and entry.phases["pull"] == 1.0 and done.seconds > 0
+    assert {"connect", "lock", "current", "move", "notices"} <= set(entry.phases)
     assert target.pruned == (dep.ledger.needed_images(2) if code == ExitCode.OK else None)
 
 

@@ -11,7 +11,8 @@ from shipwright.domain import Release, exit_code_for
 from shipwright.errors import ExitCode, ShipwrightError
 from shipwright.targets.compose_hosts.hosts import HostState, SlotState
 from shipwright.targets.compose_hosts.rollout import Rollout
-from shipwright.targets.compose_hosts.switcher import HostRun
+from shipwright.targets.compose_hosts.switcher import NEW as NEW_MODE
+from shipwright.targets.compose_hosts.switcher import WARM, HostRun
 
 OLD = Release("test", "v1", "r/app:v1@sha256:" + "1" * 64)
 NEW = Release("test", "v2", "r/app:v2@sha256:" + "2" * 64)
@@ -36,10 +37,12 @@ class FakeSwitcher:
         if step == self.fail:
             raise self.error(f"{step} broke")
 
+    mode = NEW_MODE
+
     def inspect(self):
         self._step("inspect")
         self.r.before = HostState("blue", {"blue": SlotState("blue", "running", "none", OLD)})
-        self.r.old_slot, self.r.new_slot = "blue", "green"
+        self.r.old_slot, self.r.new_slot, self.r.mode = "blue", "green", self.mode
 
     def pull(self, login=None):
         self._step("pull")
@@ -52,11 +55,9 @@ class FakeSwitcher:
         self._step("ready")
 
     def switch(self):
-        self._step("switch")
         self.r.switched = True
-
-    def gate(self):
-        self._step("gate")
+        self._step("switch")
+        self._step("gate")  # the health gate is part of the switch script
 
     def finish(self):
         self._step("drain")
@@ -82,7 +83,7 @@ def steps_of(log, host):
     return [step for name, step in log if name == host]
 
 
-def test_success_pulls_everywhere_first_then_batches_then_drains():
+def test_success_pulls_everywhere_first_then_batches_and_keeps_the_old_colour_warm():
     log, switchers = fleet(3)
     events = []
     result = roll(switchers, batch_size=2, hook=lambda e, d: events.append((e, d.get("hosts"))))
@@ -98,11 +99,28 @@ def test_success_pulls_everywhere_first_then_batches_then_drains():
         ("host-switched", None),
         ("batch-done", ["h2"]),
     ]
-    assert steps_of(log, "h2") == ["inspect", "pull", "start", "ready", "switch", "gate", "drain"]
+    assert steps_of(log, "h2") == ["inspect", "pull", "start", "ready", "switch", "gate"]
     outcome = result.outcome(NEW)
     assert set(outcome.units.values()) == {"switched: v2 (green)"}
     assert exit_code_for(outcome) == ExitCode.OK
     assert [r.batch for r in result.runs] == [1, 1, 2]
+
+
+def test_without_keep_warm_the_old_colour_drains_after_the_last_batch():
+    log, switchers = fleet(2)
+    result = roll(switchers, batch_size=1, keep_warm=False)
+    assert result.ok and steps_of(log, "h0")[-1] == "drain" and steps_of(log, "h1")[-1] == "drain"
+    order = [step for _, step in log]
+    assert order.index("drain") > max(i for i, step in enumerate(order) if step == "gate")
+
+
+def test_a_rollback_to_what_the_idle_slots_hold_only_switches():
+    log, switchers = fleet(3)
+    for s in switchers:
+        s.mode = WARM
+    result = roll(switchers, batch_size=1, undo_on_failure=False)
+    assert result.ok
+    assert steps_of(log, "h1") == ["inspect", "ready", "switch", "gate"]  # no pull, no start
 
 
 def test_failure_in_a_later_batch_restores_every_switched_host():
@@ -171,7 +189,7 @@ def test_rollback_keeps_hosts_that_reached_the_target():
     assert units["h0"].startswith("switched") and units["h1"].startswith("switched")
     assert units["h2"].startswith("unchanged")
     assert "undo" in steps_of(log, "h2") and "undo" not in steps_of(log, "h0")
-    assert "drain" in steps_of(log, "h0")  # the old slot is retired where the target serves
+    assert "drain" not in steps_of(log, "h0")  # the colour it left stays warm
     assert not result.restored and exit_code_for(result.outcome(NEW)) == ExitCode.BROKEN
 
 

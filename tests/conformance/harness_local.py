@@ -61,11 +61,11 @@ def local_harness(tmp_path_factory):
             "APP_NAME": app,
             "PORT": port,
             "REDIS_PORT": redis_port,
-            "REDIS_URI": f"redis://127.0.0.1:{redis_port}",
+            "REDIS_URI": f"redis://127.0.0.1:{redis_port}",  # the stack's: /readyz needs it
             "MONGO_URI": "",
             "APP_URL": f"http://127.0.0.1:{port}",
             "HEALTHCHECK_INTERVAL": "1s",
-            "DEPLOY_READY_TIMEOUT": "20",
+            "DEPLOY_READY_TIMEOUT": "10",
             "HEALTH_DEADLINE": "15",
             "SHIPWRIGHT_STATE_DIR": str(tmp_path_factory.mktemp("local-conformance")),
         },
@@ -91,7 +91,7 @@ def local_harness(tmp_path_factory):
             settings,
             (releases["v1"], releases["v2"]),
             releases["bad"],
-            bad_exit=ExitCode.RESTORED,  # one backend container: replaced, then v1 back
+            bad_exit=ExitCode.FAILED,  # never ready on its idle colour: no traffic moved
         )
     finally:
         session.down(settings, Runner(echo=False), volumes=True)

@@ -44,6 +44,7 @@ def test_each_row_against_target_and_critical(kwargs, metric, expected):
 def test_table_json_and_step_summary(tmp_path, monkeypatch, capsys):
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("COLUMNS", "160")  # wide enough for whole cells, whoever runs it
     rows = report.evaluate(deployment_seconds=312, downtime_seconds=0, error_spike=1.2)
     report.render(rows)
     out = capsys.readouterr().out

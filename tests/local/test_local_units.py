@@ -1,4 +1,5 @@
-"""The local target's pure parts: lock file, compose invocations, pull rule, restore logic.
+"""The local target's pure parts: lock file, compose invocations, pull rule, this machine
+as the one blue-green host (ports, nginx on loopback, plan), the stack's teardown script.
 
 No engine needed: the integration suite (test_local_integration.py) runs the real stack.
 """
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shipwright.domain import Outcome, Release
+from shipwright.domain import Release
 from shipwright.errors import ConfigError
 from shipwright.lock import DeployLock, FileLockStore, LockHeld, LockInfo
 from shipwright.settings import load_settings
@@ -85,25 +86,6 @@ def test_deploy_lock_rules_work_on_the_file_store(tmp_path: Path):
 
 
 # -- compose invocations ---------------------------------------------------------------
-def test_override_pins_the_image_and_labels_the_release_without_interpolation():
-    release = Release("development", "v1", "127.0.0.1:5000/app:v1@sha256:" + "a" * 64, who="$USER")
-    text = cmd.override_file(release)
-    assert "$$USER" in text and "$USER" not in text.replace("$$USER", "")
-    data = json.loads(text.replace("$$", "$"))
-    backend = data["services"]["backend"]
-    assert backend["image"] == release.image
-    assert backend["labels"]["io.shipwright.version"] == "v1"
-    assert cmd.release_from_labels(backend["labels"], "ignored", "development") == release
-
-
-def test_a_container_started_elsewhere_is_described_by_its_image_labels():
-    found = cmd.release_from_labels(
-        {"org.opencontainers.image.version": "main-abc1234"}, "repo:main-abc1234", "development"
-    )
-    assert (found.version, found.image) == ("main-abc1234", "repo:main-abc1234")
-    assert cmd.release_from_labels({}, "x:local", "development").version == "unknown"
-
-
 @pytest.mark.parametrize(
     "uri, local",
     [
@@ -120,14 +102,14 @@ def test_mongodb_runs_in_the_stack_only_when_the_uri_is_this_machine(uri, local)
     assert cmd.mongo_is_local(uri) is local
 
 
-def test_up_recreates_only_the_backend_and_waits_for_health(tmp_path: Path):
+def test_dependencies_start_from_the_compose_file_and_are_waited_for(tmp_path: Path):
     stack = cmd.Stack.for_settings(
         dev_settings(DEPLOY_READY_TIMEOUT="25", MONGO_URI="mongodb://127.0.0.1:27017/x")
     )
-    argv = stack.up(["docker", "compose"])
-    assert argv[-6:] == ["up", "--detach", "--wait", "--wait-timeout", "25", "backend"]
-    assert argv[argv.index("-f") + 1].endswith("docker-compose.yml")
-    assert str(stack.override) in argv and argv[-8:-6] == ["--profile", "mongodb"]
+    argv = stack.up_dependencies(["docker", "compose"])
+    assert argv[-7:] == ["up", "--detach", "--wait", "--wait-timeout", "25", "redis", "mongodb"]
+    assert argv[argv.index("-f") + 1].endswith("docker-compose.yml") and "backend" not in argv
+    assert argv[argv.index("--profile") + 1] == "mongodb"
     assert stack.project == "learinal-backend-development"
 
 
@@ -191,52 +173,15 @@ def test_a_missing_public_image_is_a_config_error_not_a_pull(monkeypatch):
     assert runner.plan == []  # nothing was even planned
 
 
-# -- restore logic ----------------------------------------------------------------------
-class _Scripted(LocalComposeTarget):
-    """The target with compose replaced by a script of outcomes per version."""
+# -- this machine as the one blue-green host ------------------------------------------
+def test_nginx_takes_port_on_loopback_and_the_colours_the_next_two(tmp_path):
+    from shipwright.targets.local_compose.target import local_config
 
-    def __init__(self, tmp_path, serving, results):
-        super().__init__(dev_settings(SHIPWRIGHT_STATE_DIR=str(tmp_path)), client=object())
-        self.serving, self.results, self.calls, self.removed = serving, results, [], False
-
-    def current(self):
-        return self.serving
-
-    def _up(self, release):
-        self.calls.append(release.version)
-        ok = self.results[release.version]
-        if ok:
-            self.serving = release
-        return Outcome(ok, release, "" if ok else "unhealthy", phases={"up": 1.0})
-
-    def _remove_failed(self):
-        self.removed = True
-
-    def _show_failed_logs(self):
-        pass
-
-
-def test_a_release_that_never_gets_healthy_brings_the_previous_back(tmp_path):
-    target = _Scripted(tmp_path, V1, {V1.version: True, V2.version: False})
-    outcome = target.deploy(V2)
-    assert not outcome.ok and outcome.restored and target.calls == [V2.version, V1.version]
-    assert outcome.units == {"backend": f"restored: {V1.version}"} and "restore" in outcome.phases
-
-
-def test_when_the_previous_does_not_come_back_a_human_is_needed(tmp_path):
-    target = _Scripted(tmp_path, V1, {V1.version: False, V2.version: False})
-    outcome = target.deploy(V2)
-    assert not outcome.ok and not outcome.restored
-    assert outcome.units["backend"].startswith("broken")
-
-
-def test_a_failed_first_deploy_changes_nothing(tmp_path):
-    from shipwright.domain import exit_code_for
-    from shipwright.errors import ExitCode
-
-    target = _Scripted(tmp_path, None, {V2.version: False})
-    outcome = target.deploy(V2)
-    assert target.removed and exit_code_for(outcome) == ExitCode.FAILED
+    settings = dev_settings(SHIPWRIGHT_STATE_DIR=str(tmp_path), PORT="4100")
+    config = local_config(settings, cmd.Stack.for_settings(settings))
+    assert (config.proxy_bind, config.proxy_port, config.port) == ("127.0.0.1", 4100, 4101)
+    assert config.host_root == str((tmp_path / "local").resolve()) and not config.pull_images
+    assert config.keep_warm == 1800 and config.app_name == "learinal-backend-development"
 
 
 def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
@@ -247,10 +192,12 @@ def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
     target = LocalComposeTarget(settings, runner, client=object())
     steps = target.plan(V2).steps
     assert any(V2.image in s and "redis:7-alpine (redis)" in s for s in steps)
-    wait = f" up --detach --wait --wait-timeout {settings['DEPLOY_READY_TIMEOUT']} backend"
-    assert any(wait in s for s in steps)
+    assert any("up --detach --wait" in s and s.endswith(" redis") for s in steps)
+    assert any("docker run -d --name learinal-backend-development-blue" in s for s in steps)
+    assert any("listen 127.0.0.1:3000;" in s for s in steps)  # nginx: loopback only
     assert any("mode 0600" in s for s in steps) and runner.plan == []
-    assert not list(tmp_path.iterdir())
+    assert not any("docker pull" in s for s in steps)  # the engine has it (checked first)
+    assert not (tmp_path / "local").exists() or not list((tmp_path / "local").rglob("*.env"))
 
 
 def test_local_prepare_keeps_its_overrides_in_the_local_env_file(tmp_path):
@@ -275,3 +222,32 @@ def test_local_prepare_keeps_its_overrides_in_the_local_env_file(tmp_path):
     settings = load_settings("development", root=root, environ={}, validate=False)
     assert settings["REDIS_IMAGE"] == "shipwright/redis:7-local"
     assert settings.sources["BASE_IMAGE"].file == local
+
+
+def test_teardown_removes_both_colours_and_stops_their_nginx():
+    from shipwright.targets.compose_hosts import commands as hosts_cmd
+
+    script = cmd.remove_colours(hosts_cmd.Layout("/s", "app"))
+    assert "docker rm -f app-blue" in script and "docker rm -f app-green" in script
+    assert 'kill -QUIT "$(cat /s/app/nginx/nginx.pid)"' in script
+
+
+def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(tmp_path, monkeypatch):
+    """A second local.prepare must not drop the MONGO_URI='' the first one wrote (the
+    stack would then want a MongoDB this machine cannot run)."""
+    import shutil
+
+    from shipwright import PROJECT_ROOT, localdefault
+    from shipwright.runner import Runner
+
+    monkeypatch.delenv(images.ALLOW_PULL, raising=False)
+    shutil.copytree(PROJECT_ROOT / "envs", tmp_path / "envs")
+    (tmp_path / "envs/.env.development.local").unlink(missing_ok=True)
+    settings = load_settings("development", root=tmp_path, environ={})
+    assert cmd.mongo_is_local(settings["MONGO_URI"])  # development's own default
+    first = localdefault._mongo(settings, Runner(echo=False), None)  # no engine has mongo:7
+    assert first == {"MONGO_URI": ""}
+    localdefault.write_block(localdefault.local_file(settings), first)
+    again = load_settings("development", root=tmp_path, environ={})
+    assert not again.get("MONGO_URI")
+    assert localdefault._mongo(again, Runner(echo=False), None) == first  # kept, not dropped

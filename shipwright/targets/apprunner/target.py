@@ -78,6 +78,9 @@ class AppRunnerTarget:
         self._seen = svc.describe(self.clients, self.arn())
         return self._seen
 
+    def connect(self) -> None:
+        """Nothing up front: clients connect on their first call."""
+
     def app_url(self) -> str | None:
         """The service's default domain, for verify and watch when APP_URL is unset."""
         return svc.url_of(self._seen or self.service())

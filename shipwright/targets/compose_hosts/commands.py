@@ -9,7 +9,6 @@ file (Runner.put_secret_file) and commands only name that file's path.
 from __future__ import annotations
 
 import json
-import secrets
 import shlex
 from dataclasses import dataclass
 
@@ -21,8 +20,6 @@ DEFAULT_ROOT = "/var/lib/shipwright"
 #: The host's state directory when none is configured: $SHIPWRIGHT_HOST_ROOT there.
 ROOT_EXPR = f"${{SHIPWRIGHT_HOST_ROOT:-{DEFAULT_ROOT}}}"
 LABEL = "io.shipwright"
-#: nginx answers the generation of its loaded upstream file here (switch waits for it).
-GENERATION_PATH = "/__shipwright/generation"
 q = shlex.quote
 
 
@@ -52,6 +49,11 @@ class Layout:
     @property
     def active(self) -> str:
         return f"{self.base}/active-slot"
+
+    @property
+    def warm(self) -> str:
+        """``<slot> <epoch>``: the colour that left traffic stays warm until then."""
+        return f"{self.base}/warm-slot"
 
     def env_file(self, slot: str) -> str:
         return f"{self.base}/env/{slot}.env"
@@ -99,17 +101,27 @@ def repository_of(image: str, registry: str | None = None) -> str:
 
 
 # -- facts (read-only) ------------------------------------------------------------------
+#: Marks in a script's output: where the next part of the answer starts.
+MARK = "@@"
+
+
 def resolve_root() -> str:
     return f'printf "%s\\n" "{ROOT_EXPR}"'
 
 
 def read_state(layout: Layout) -> str:
-    """One line each: ``active=<slot>``, ``<slot>|<status>|<health>|<release json>``, nginx."""
+    """One line each: ``root=``, ``active=<slot>``, ``warm=<slot> <epoch>``, ``now=``,
+    ``<slot>|<status>|<health>|<release json>`` per slot, and ``nginx=``."""
     fmt = (
         "{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}|"
         f'{{{{index .Config.Labels "{LABEL}.release"}}}}'
     )
-    lines = [f"printf 'active=%s\\n' \"$(cat {path(layout.active)} 2>/dev/null)\""]
+    lines = [
+        f"printf 'root=%s\\n' \"{ROOT_EXPR}\"",
+        f"printf 'active=%s\\n' \"$(cat {path(layout.active)} 2>/dev/null)\"",
+        f"printf 'warm=%s\\n' \"$(cat {path(layout.warm)} 2>/dev/null)\"",
+        "printf 'now=%s\\n' \"$(date +%s)\"",
+    ]
     for slot in SLOTS:
         name = q(layout.container(slot))
         lines.append(
@@ -124,6 +136,12 @@ def read_state(layout: Layout) -> str:
     return "; ".join(lines)
 
 
+def verify(layout: Layout, port: int, paths: list[str], bind: str = "") -> str:
+    """The host's state, a mark, then the health paths through its nginx (the script's
+    exit code is the health check's)."""
+    return f"{read_state(layout)}; echo {MARK}; ( {health(port, paths, bind or '127.0.0.1')} )"
+
+
 # -- setup ------------------------------------------------------------------------------
 def prepare(layout: Layout) -> str:
     dirs = [f"{layout.base}/env", f"{layout.nginx}/logs", f"{layout.nginx}/tmp"]
@@ -131,58 +149,10 @@ def prepare(layout: Layout) -> str:
     return f"mkdir -p {' '.join(path(d) for d in dirs)} && chmod 700 {path(layout.base + '/env')}"
 
 
-def nginx_conf(layout: Layout, listen: int) -> str:
-    """The host's own nginx: the upstream (the serving slot) and a generation marker
-    come from one included file, so a switch is one atomic file move."""
-    tmp = f"{layout.nginx}/tmp"
-    return f"""\
-worker_processes 1;
-pid {layout.nginx}/nginx.pid;
-error_log {layout.nginx}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  include {layout.upstream};
-  server {{
-    listen {listen};
-    location = {GENERATION_PATH} {{
-      access_log off;
-      default_type text/plain;
-      return 200 "$shipwright_generation";
-    }}
-    location / {{
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_next_upstream error timeout;
-    }}
-  }}
-}}
-"""
-
-
 def write_file(target: str, content: str) -> str:
     """Atomically replace a (non-secret) file: write a temp file beside it, then mv."""
     tmp = f"{target}.tmp"
     return f"printf %s {q(content)} > {path(tmp)} && mv -f {path(tmp)} {path(target)}"
-
-
-def write_nginx_conf(layout: Layout, listen: int) -> str:
-    return write_file(layout.nginx_conf, nginx_conf(layout, listen))
-
-
-def upstream(address: str, port: int, generation: str) -> str:
-    return (
-        f"upstream app {{ server {address}:{port}; }}\n"
-        f'map $host $shipwright_generation {{ default "{generation}"; }}\n'
-    )
 
 
 # -- image and container ---------------------------------------------------------------
@@ -251,13 +221,17 @@ def http_ok(url: str, timeout: float = 2) -> str:
 RUNNING_FMT = "{{.State.Running}} {{.RestartCount}}"
 
 
-def wait_ready(layout: Layout, slot: str, url: str, timeout: float, interval: float = 0.2) -> str:
-    """Poll ``url`` until it answers 2xx; fail at once if the container stops."""
+def wait_ready(
+    layout: Layout, slot: str, url: str, timeout: float, interval: float = 0.1, every: int = 5
+) -> str:
+    """Poll ``url`` until it answers 2xx; fail soon after the container stops (checked
+    every ``every`` tries: ``docker inspect`` costs more than the probe)."""
     name = q(layout.container(slot))
     tries = max(1, int(timeout / interval))
     return (
         f"i=0; while [ $i -lt {tries} ]; do "
         f"if {http_ok(url)}; then exit 0; fi; "
+        f"[ $((i % {every})) -ne 0 ] || "
         f"[ \"$(docker inspect -f {q(RUNNING_FMT)} {name} 2>/dev/null)\" = 'true 0' ] || "
         f"{{ echo 'container {layout.container(slot)} stopped or restarting'; "
         f"docker logs --tail 30 {name} 2>&1; exit 3; }}; "
@@ -266,48 +240,15 @@ def wait_ready(layout: Layout, slot: str, url: str, timeout: float, interval: fl
     )
 
 
-def switch(
-    layout: Layout,
-    slot: str,
-    address: str,
-    port: int,
-    listen: int,
-    generation: str | None = None,
-    grace: float = 0.0,
-) -> str:
-    """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
-    start nginx when it is not running -- then poll until the new ``generation`` answers:
-    new connections then reach new workers, and the old slot only finishes requests
-    already in flight (it keeps running until the rollout ends, so no grace is needed)."""
-    generation = generation or f"{slot}-{secrets.token_hex(4)}"
-    nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
-    pid = path(f"{layout.nginx}/nginx.pid")
-    up, prev = path(layout.upstream), path(layout.upstream + ".prev")
-    marker = q(f"http://127.0.0.1:{listen}{GENERATION_PATH}")
-    fetch = (
-        f"{{ if command -v curl >/dev/null; then curl -s --max-time 1 {marker}; "
-        f"else wget -q -O - -T 1 {marker}; fi; }} 2>/dev/null"
-    )
-    return "; ".join(
-        [
-            "set -e",
-            write_nginx_conf(layout, listen),
-            f"[ -f {up} ] && cp -f {up} {prev} || true",
-            write_file(layout.upstream, upstream(address, port, generation)),
-            f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
-            f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
-            f"then {nginx} -s reload; else {nginx}; fi",
-            f'i=0; until [ "$({fetch} || true)" = {q(generation)} ]; do i=$((i+1)); '
-            f"[ $i -lt 100 ] || {{ echo 'nginx did not load the new upstream'; exit 5; }}; "
-            "sleep 0.05; done",
-            write_file(layout.active, slot + "\n"),
-            *([f"sleep {grace:g}"] if grace else []),
-        ]
-    )
+def start_container(layout: Layout, slot: str) -> str:
+    """Start the slot's existing (stopped) container again: its image, labels and env
+    file are the ones it was created with."""
+    return f"docker start {q(layout.container(slot))} >/dev/null"
 
 
 def stop_container(layout: Layout, slot: str, timeout: int) -> str:
-    """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests."""
+    """SIGTERM, then up to ``timeout`` seconds for the app to drain in-flight requests;
+    the container stays (a later rollback starts it again)."""
     name = q(layout.container(slot))
     return f"docker stop -t {int(timeout)} {name} >/dev/null 2>&1 || true"
 
@@ -345,9 +286,23 @@ def list_images(repository: str) -> str:
     return f"docker images --digests --format {q(fmt)} {q(repository)}"
 
 
-def remove_images(ids: list[str]) -> str:
-    """Remove images; an image a container still uses is refused by docker and kept."""
-    return f"docker rmi {' '.join(q(i) for i in ids)} 2>&1 || true"
+def remove_images(repositories: list[str], keep: list[str]) -> str:
+    """Remove the images of ``repositories`` that no reference in ``keep`` names (under
+    any of their names); prints ``removed N``. Hosts pull by digest, so their images
+    carry no tag: a tagged image was put there by someone else and stays. An image a
+    container (even a stopped one) still uses is refused by docker and stays too."""
+    wanted = q(" " + " ".join(keep) + " ")
+    lists = "; ".join(list_images(r) for r in repositories) or "true"
+    return (
+        f"all=$( {{ {lists}; }} ); "
+        'kept=" $(printf \'%s\\n\' "$all" | while read -r ref id tag; do '
+        f'case {wanted} in *" $ref "*) printf \'%s \' "$id";; esac; done)"; '
+        "ids=$(printf '%s\\n' \"$all\" | while read -r ref id tag; do "
+        '[ -n "$id" ] && [ "$tag" = "<none>" ] || continue; '
+        'case "$kept" in *" $id "*) continue;; esac; echo "$id"; done | sort -u); '
+        '[ -z "$ids" ] || docker rmi $ids >/dev/null 2>&1 || true; '
+        'echo "removed $(echo $ids | wc -w)"'
+    )
 
 
 # -- lock and ledger ---------------------------------------------------------------------

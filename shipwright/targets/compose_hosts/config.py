@@ -46,13 +46,18 @@ class ComposeConfig:
     app_name: str = "learinal-backend"
     port: int = 3000  # blue listens on port, green on port + 1
     proxy_port: int = 80  # where each host's nginx listens
+    proxy_bind: str = ""  # the one address it listens on ("": every address)
     health_paths: tuple[str, ...] = ("/health", "/livez", "/readyz")
     ready_path: str = "/readyz"
     ready_timeout: float = 60.0
     drain_seconds: int = 30
+    #: How long the colour that left traffic keeps running (the specification's 30
+    #: minutes of monitoring, or the watch window when that is longer).
+    keep_warm: int = 1800
     keep_images: int = 3
     host_root: str | None = None  # None: $SHIPWRIGHT_HOST_ROOT on the host, or the default
     pull_registry: str | None = None  # the registry as the hosts reach it, if different
+    pull_images: bool = True  # False: the engine has the image already (the local default)
     connect_timeout: float = 10.0  # also how long opening a channel on a dead host may take
     command_timeout: float = 600.0  # any one remote command (a pull of a big image included)
     registry_user: str | None = None
@@ -90,6 +95,7 @@ class ComposeConfig:
             health_paths=tuple(settings.items_list("HEALTH_PATHS")) or cls.health_paths,
             ready_timeout=number("DEPLOY_READY_TIMEOUT", 60),
             drain_seconds=int(number("DEPLOY_DRAIN_SECONDS", 30)),
+            keep_warm=int(max(number("DEPLOY_KEEP_WARM", 1800), number("WATCH_SECONDS", 300))),
             keep_images=int(number("DEPLOY_KEEP_IMAGES", 3)),
             host_root=settings.get("DEPLOY_HOST_ROOT"),
             pull_registry=settings.get("DEPLOY_PULL_REGISTRY"),
@@ -117,6 +123,8 @@ class ComposeConfig:
                 f"DEPLOY_PROXY_PORT {self.proxy_port} collides with the slot ports "
                 f"{self.port} and {self.port + 1}"
             )
+        if self.keep_warm < 0:
+            problems.append("DEPLOY_KEEP_WARM must not be negative")
         if self.host_root is not None and not self.host_root.startswith("/"):
             problems.append(f"DEPLOY_HOST_ROOT must be an absolute path, not {self.host_root!r}")
         if problems:

@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 from shipwright.domain import Release
 from shipwright.errors import CommandError
+from shipwright.image.reference import ImageRef
 from shipwright.runner import Runner
 from shipwright.targets.compose_hosts import commands as cmd
 from shipwright.targets.compose_hosts import hostkeys
 from shipwright.targets.compose_hosts.config import ComposeConfig, HostAddress
+from shipwright.targets.compose_hosts.shell import RemoteShell
 
 T = TypeVar("T")
 
@@ -57,6 +59,16 @@ class SlotState:
     health: str = "none"  # docker HEALTHCHECK status when the image has one
     release: Release | None = None
 
+    def holds(self, release: Release) -> bool:
+        """This slot's container was made from ``release``'s image (same digest)."""
+        return self.release is not None and same_image(self.release.image, release.image)
+
+
+def same_image(a: str, b: str) -> bool:
+    """Two references name the same image: equal digests (or equal text without one)."""
+    da, db = ImageRef.parse(a).digest, ImageRef.parse(b).digest
+    return da == db if da and db else a == b
+
 
 @dataclass
 class HostState:
@@ -65,17 +77,35 @@ class HostState:
     active: str | None = None
     slots: dict[str, SlotState] = field(default_factory=dict)
     nginx_running: bool = False
+    root: str | None = None  # the host's state directory, as its shell expanded it
+    warm_slot: str | None = None  # the colour that left traffic, kept warm …
+    warm_until: int = 0  # … until then (the host's clock, epoch seconds)
+    now: int = 0  # the host's clock when the state was read
 
     @property
     def serving(self) -> Release | None:
         slot = self.slots.get(self.active or "")
         return slot.release if slot and slot.status == "running" else None
 
+    @property
+    def idle(self) -> SlotState | None:
+        """The slot out of traffic, when something serves."""
+        return self.slots.get(cmd.other_slot(self.active)) if self.active else None
+
+    @property
+    def warm_seconds(self) -> int:
+        """How long the idle colour stays warm (0: not warm, or not running)."""
+        idle = self.idle
+        if idle is None or idle.status != "running" or self.warm_slot != idle.slot:
+            return 0
+        return max(0, self.warm_until - self.now)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "active_slot": self.active,
             "nginx": "running" if self.nginx_running else "stopped",
             "version": self.serving.version if self.serving else None,
+            "warm_until": self.warm_until if self.warm_seconds else None,  # host clock
             "slots": {
                 s.slot: {
                     "status": s.status,
@@ -92,9 +122,18 @@ def parse_state(text: str) -> HostState:
     state = HostState()
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("active="):
-            state.active = line.split("=", 1)[1].strip() or None
-        elif line.startswith("nginx="):
+        key, _, value = line.partition("=")
+        if key == "root" and value:
+            state.root = value.strip()
+        elif key == "active":
+            state.active = value.strip() or None
+        elif key == "warm":
+            slot, _, until = value.strip().partition(" ")
+            state.warm_slot = slot or None
+            state.warm_until = int(until) if until.strip().isdigit() else 0
+        elif key == "now" and value.strip().isdigit():
+            state.now = int(value)
+        elif key == "nginx":
             state.nginx_running = line.endswith("running")
         elif line.split("|", 1)[0] in cmd.SLOTS:
             slot, status, health, raw = (line.split("|", 3) + ["", "", ""])[:4]
@@ -111,14 +150,17 @@ def parse_state(text: str) -> HostState:
 
 
 class Host:
-    """One host: its connection, its resolved layout, and read-only facts."""
+    """One host: its connection (one for the whole run), its layout, and its facts."""
 
     def __init__(
         self, address: HostAddress, config: ComposeConfig, runner: Runner, connection=None
     ):
         self.address, self.config, self.runner = address, config, runner
         self._connection = connection
+        self._shell: RemoteShell | None = None
         self._root: str | None = config.host_root
+        #: The state read under the deploy lock, for the rollout to start from.
+        self.known: HostState | None = None
 
     @property
     def name(self) -> str:
@@ -145,26 +187,57 @@ class Host:
             conn.transport.channel_timeout = self.config.connect_timeout
         return conn
 
+    @property
+    def shell(self) -> RemoteShell:
+        """The host's one shell for the whole run (on the connection, reopened with it)."""
+        conn = self.connection
+        if self._shell is None or self._shell.connection is not conn:
+            self._shell = RemoteShell(conn, probe_after=self.config.connect_timeout)
+        return self._shell
+
+    def open(self) -> None:
+        """Connect and start the shell now (a run opens every host's at once, up front)."""
+        self.shell.start()
+
     def run(self, command: str, **kwargs: Any):
         kwargs.setdefault("timeout", self.config.command_timeout)
-        return self.runner.remote(self.connection, command, **kwargs)
+        return self.runner.remote(self.shell, command, **kwargs)
 
     def read(self, command: str, **kwargs: Any):
         """A read-only command: runs in dry-run mode too, quietly."""
         kwargs.setdefault("quiet", True)
         kwargs.setdefault("timeout", self.config.command_timeout)
-        return self.runner.remote(self.connection, command, changes=False, **kwargs)
+        return self.runner.remote(self.shell, command, changes=False, **kwargs)
+
+    def put_secret(self, content: str, remote_path: str) -> None:
+        """``content`` into a 0600 file at ``remote_path`` (a path of :attr:`layout`)."""
+        root = self.root()
+        if remote_path.startswith(cmd.ROOT_EXPR):
+            remote_path = root + remote_path[len(cmd.ROOT_EXPR) :]
+        self.runner.put_secret_file(self.connection, content, remote_path)
+
+    def root(self) -> str:
+        """The host's state directory (asked once, unless the facts said it already)."""
+        if self._root is None:
+            self._root = self.read(cmd.resolve_root()).stdout.strip() or cmd.DEFAULT_ROOT
+        return self._root
 
     @property
     def layout(self) -> cmd.Layout:
-        if self._root is None:
-            self._root = self.read(cmd.resolve_root()).stdout.strip() or cmd.DEFAULT_ROOT
-        return cmd.Layout(self._root, self.config.app_name)
+        """Where things live; until the root is known its paths are ``$SHIPWRIGHT_HOST_ROOT``
+        expressions the host's shell expands (no round trip just to ask)."""
+        return cmd.Layout(self._root or cmd.ROOT_EXPR, self.config.app_name)
 
     def state(self) -> HostState:
-        return parse_state(self.read(cmd.read_state(self.layout)).stdout)
+        state = parse_state(self.read(cmd.read_state(self.layout)).stdout)
+        if state.root and self._root is None:
+            self._root = state.root
+        return state
 
     def close(self) -> None:
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
         if self._connection is not None:
             try:
                 self._connection.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shipwright.domain import Plan, Release
 from shipwright.targets.compose_hosts import commands as cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.compose_hosts.config import ComposeConfig
 from shipwright.targets.compose_hosts.rollout import batches
 from shipwright.targets.compose_hosts.switcher import LOOPBACK
@@ -22,15 +23,29 @@ def host_steps(
     port = cmd.slot_port(new, config.port)
     ready = f"http://{LOOPBACK}:{port}{config.ready_path}"
     steps = [
-        cmd.prepare(layout),
-        cmd.pull(release.image, config.pull_registry),
+        f"{cmd.prepare(layout)} && {cmd.pull(release.image, config.pull_registry)}"
+        if config.pull_images
+        else cmd.prepare(layout),
         f"upload the app environment (PORT={port}) to {layout.env_file(new)} (mode 0600)",
         cmd.run_container(layout, release, new, config.drain_seconds, config.pull_registry),
         cmd.wait_ready(layout, new, ready, config.ready_timeout),
-        cmd.switch(layout, new, LOOPBACK, port, config.proxy_port),
-        cmd.health(config.proxy_port, list(config.health_paths)),
+        nginx.switch_and_gate(
+            layout,
+            new,
+            LOOPBACK,
+            port,
+            config.proxy_port,
+            list(config.health_paths),
+            keep_warm=config.keep_warm,
+            bind=config.proxy_bind,
+        ),
     ]
-    if serving:
+    if serving and config.keep_warm:
+        steps.append(
+            f"keep {serving} running out of traffic for {config.keep_warm}s (a rollback is "
+            "then the switch alone); the next run after that stops it"
+        )
+    elif serving:
         steps.append(
             f"after the last batch: {cmd.stop_container(layout, serving, config.drain_seconds)}"
         )
@@ -61,6 +76,11 @@ def build_plan(
                 plan.steps.append(f"[{name}] idle slot: blue, or green if blue serves")
             for step in host_steps(layouts[name], release, config, slot):
                 plan.steps.append(f"[{name}] {step}")
+    if action == "rollback":
+        plan.steps.append(
+            "where the idle slot already holds the release: no pull and no new container "
+            "(running: switch only; stopped: docker start, then ready and switch)"
+        )
     plan.steps.append(
         "on any failure or Ctrl-C: switch every switched host back, remove new containers"
     )

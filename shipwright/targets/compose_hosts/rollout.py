@@ -2,9 +2,10 @@
 
 Why this order: every host is inspected and pulls the image before any traffic moves
 (a missing digest or a dead host fails with nothing changed); then batches of
-DEPLOY_BATCH_SIZE start, get ready, switch and pass the health gate; old containers
-keep running until the last batch passes, so undoing a switched host is one nginx
-reload. A failure or Ctrl-C anywhere sends every switched host back.
+DEPLOY_BATCH_SIZE start, get ready, and switch with the health gate right after (one
+script per host and step, the hosts of a batch at once); old containers keep running
+(for the keep-warm period, or until the last batch passes), so undoing a switched host
+is one nginx reload. A failure or Ctrl-C anywhere sends every switched host back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from shipwright.domain import Outcome, Release
 from shipwright.output import status
-from shipwright.targets.compose_hosts.switcher import HostRun, Switcher
+from shipwright.targets.compose_hosts.switcher import COLD, NEW, SERVING, HostRun, Switcher
 
 T = TypeVar("T")
 Hook = Callable[[str, dict[str, Any]], None]
@@ -85,8 +86,10 @@ class Rollout:
         undo_on_failure: bool = True,
         hook: Hook | None = None,
         registry_login: tuple[str, str, str] | None = None,
+        keep_warm: bool = True,
     ):
         self.switchers = switchers
+        self.keep_warm = keep_warm  # the old colours keep running; else they drain at the end
         self.batch_size = batch_size
         self.undo_on_failure = undo_on_failure
         self.hook = hook or (lambda event, data: None)
@@ -107,31 +110,34 @@ class Rollout:
         moved = False
         try:
             with self.phase("inspect"):
-                self._each(self.switchers, lambda s: s.inspect(), "inspected")
+                self._each(self.switchers, lambda s: s.inspect(), None)
             with self.phase("pull"):
-                self._each(self.switchers, lambda s: s.pull(self.registry_login), "pulled")
+                fresh = [s for s in self.switchers if s.r.mode == NEW]
+                self._each(fresh, lambda s: s.pull(self.registry_login), "pulled")
             groups = batches(self.switchers, self.batch_size)
             for number, group in enumerate(groups, 1):
                 names = [s.r.name for s in group]
                 for s in group:
                     s.r.batch = number
                 self.hook("batch-start", {"batch": number, "hosts": names})
+                moving = [s for s in group if s.r.mode != SERVING]
                 with self.phase("start"):
-                    self._each(group, lambda s: s.start(), None)
+                    waking = [s for s in moving if s.r.mode in (NEW, COLD)]
+                    self._each(waking, lambda s: s.start(), None)
                 with self.phase("ready"):
-                    self._each(group, lambda s: s.wait_ready(), "ready")
+                    self._each(moving, lambda s: s.wait_ready(), "ready")
                 with self.phase("switch"):
-                    moved = True
-                    self._each(group, self._switch, "switched")
-                with self.phase("gate"):
-                    self._each(group, lambda s: s.gate(), "healthy through nginx")
+                    moved = moved or bool(moving)
+                    self._each(moving, self._switch, "switched, healthy through nginx")
                 self.hook("batch-done", {"batch": number, "hosts": names})
         except StepFailed as exc:
             return self._fail(runs, moved, str(exc), interrupted=False)
         except (KeyboardInterrupt, Cancelled):
             return self._fail(runs, moved, "interrupted (Ctrl-C)", interrupted=True)
         for s in self.switchers:
-            s.r.ended = "switched"  # every host serves the release now, drained or not
+            s.r.ended = "switched"  # every host serves the release now
+        if self.keep_warm:
+            return RolloutResult(True, runs, self.phases, moved=True)
         try:
             with self.phase("drain"):
                 errors = self._each(
@@ -157,7 +163,7 @@ class Rollout:
         """Undo what the failed rollout touched. Without ``undo_on_failure`` (rollback)
         switched hosts stay on the new release; unswitched new containers still go."""
         self.cancel.clear()
-        undo = [s for s in self.switchers if s.r.started or s.r.switched]
+        undo = [s for s in self.switchers if s.r.started or s.r.switched or s.r.woken]
         keep = [] if self.undo_on_failure else [s for s in undo if s.r.switched]
         undo = [s for s in undo if s not in keep]
         if undo:
@@ -170,7 +176,7 @@ class Rollout:
                         s.r.ended = "broken"
         for s in keep:
             s.r.ended = "switched"
-        if keep:  # the new release serves there: retire the old slot
+        if keep and not self.keep_warm:  # the new release serves there: retire the old slot
             with self.phase("drain"):
                 self._each(keep, lambda s: s.finish(), "old slot drained", strict=False)
         return RolloutResult(False, runs, self.phases, why, moved=moved, interrupted=interrupted)

@@ -10,7 +10,9 @@ deployed".
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from shipwright.errors import CommandError, ShipwrightError
@@ -30,50 +32,51 @@ class _OnHosts:
     def __init__(self, hosts: list[Host]):
         self.hosts = hosts
 
-    def _reachable(self, action: str):
-        """Yield (host, layout) for hosts that answer; say which did not."""
-        answered = False
+    def _first(self, action: str, command: Callable[[Host], str], read: bool = False):
+        """``command`` on the first host that answers: (host, its output); says which
+        hosts did not answer."""
         for host in self.hosts:
             try:
-                layout = host.layout
+                run = host.read if read else functools.partial(host.run, quiet=True)
+                return host, run(command(host)).stdout
             except CommandError as exc:
                 if not unreachable(exc):
                     raise
                 say(f"– {host.name}: unreachable, skipped for {action}")
-                continue
-            answered = True
-            yield host, layout
-        if not answered:
-            raise ShipwrightError(
-                f"no host answers ({action}): {', '.join(h.name for h in self.hosts)}"
-            )
+        raise ShipwrightError(
+            f"no host answers ({action}): {', '.join(h.name for h in self.hosts)}"
+        )
 
 
 class HostLockStore(_OnHosts):
     """The lock file lives on the first host that answers (the configured order makes
     that the same host for everyone), so a host that dies mid-rollout cannot strand a
-    copy of it; a lock break clears every host."""
+    copy of it; a lock break clears every host. ``on_taken`` is called once the lock is
+    ours (the target then forgets what it read of the hosts before)."""
 
-    def __init__(self, hosts: list[Host]):
+    def __init__(self, hosts: list[Host], on_taken: Callable[[], None] | None = None):
         super().__init__(hosts)
         self._taken_on: Host | None = None
+        self._on_taken = on_taken or (lambda: None)
 
     def create(self, info: LockInfo) -> LockInfo | None:
         data = json.dumps(info.to_dict(), sort_keys=True)
-        for host, layout in self._reachable("the deploy lock"):
-            out = host.run(cmd.lock_create(layout.lock(info.environment), data), quiet=True)
-            lines = out.stdout.strip().splitlines()
-            if lines and lines[0] == "acquired":
-                self._taken_on = host
-                return None
-            return _parse_lock("\n".join(lines[1:]), info.environment)
-        return None
+        host, out = self._first(
+            "the deploy lock", lambda h: cmd.lock_create(h.layout.lock(info.environment), data)
+        )
+        lines = out.strip().splitlines()
+        if lines and lines[0] == "acquired":
+            self._taken_on = host
+            self._on_taken()
+            return None
+        return _parse_lock("\n".join(lines[1:]), info.environment)
 
     def read(self, environment: str) -> LockInfo | None:
-        for host, layout in self._reachable("reading the lock"):
-            text = host.read(cmd.read_file(layout.lock(environment))).stdout.strip()
-            return _parse_lock(text, environment) if text else None
-        return None
+        _, out = self._first(
+            "reading the lock", lambda h: cmd.read_file(h.layout.lock(environment)), read=True
+        )
+        text = out.strip()
+        return _parse_lock(text, environment) if text else None
 
     def delete(self, environment: str, token: str | None = None) -> None:
         if token is not None and self._taken_on is not None:
@@ -88,11 +91,16 @@ class HostLockStore(_OnHosts):
                 ) from None
             self._taken_on = None
             return
-        for host, layout in self._reachable("breaking the lock"):
-            try:
-                host.run(cmd.lock_delete(layout.lock(environment), token), quiet=True)
-            except CommandError as exc:
-                say(f"✘ {host.name}: lock not removed: {str(exc).splitlines()[0]}")
+        results = on_each(
+            self.hosts, lambda h: h.run(cmd.lock_delete(h.layout.lock(environment)), quiet=True)
+        )
+        failed = {n: r for n, r in results.items() if isinstance(r, Exception)}
+        for name, exc in failed.items():
+            say(f"✘ {name}: lock not removed: {str(exc).splitlines()[0]}")
+        if len(failed) == len(results):
+            raise ShipwrightError(
+                f"no host answers (breaking the lock): {', '.join(h.name for h in self.hosts)}"
+            )
 
 
 def _parse_lock(text: str, environment: str) -> LockInfo:
@@ -106,16 +114,18 @@ def _parse_lock(text: str, environment: str) -> LockInfo:
 
 class HostLedgerStore(_OnHosts):
     def load(self, environment: str) -> list[dict[str, Any]]:
-        """Every reachable host's entries, merged by id, oldest first; hosts that lack
-        some get them appended (not under --dry-run)."""
+        """Every reachable host's entries (read at once), merged by id, oldest first;
+        hosts that lack some get them appended (not under --dry-run)."""
+        texts = on_each(
+            self.hosts, lambda h: h.read(cmd.read_file(h.layout.ledger(environment))).stdout
+        )
         per_host: dict[str, tuple[Host, set[str]]] = {}
         merged: dict[str, dict[str, Any]] = {}
-        for host, layout in self._reachable("reading the ledger"):
-            try:
-                text = host.read(cmd.read_file(layout.ledger(environment))).stdout
-            except CommandError as exc:
-                if not unreachable(exc):
-                    raise
+        for host in self.hosts:
+            text = texts[host.name]
+            if isinstance(text, Exception):
+                if not (isinstance(text, CommandError) and unreachable(text)):
+                    raise text
                 say(f"– {host.name}: unreachable, its ledger copy skipped")
                 continue
             entries = parse_lines(text)

@@ -50,6 +50,14 @@ VARIABLES: tuple[Var, ...] = (
         default="30",
         check=number,
     ),
+    Var(
+        "DEPLOY_KEEP_WARM",
+        "hosts",
+        "Seconds the colour that left traffic keeps running, so a rollback is an nginx "
+        "switch (at least WATCH_SECONDS; 0 with WATCH_SECONDS=0: stop it at once)",
+        default="1800",
+        check=number,
+    ),
     Var("DEPLOY_CONNECT_TIMEOUT", "hosts", "SSH connect timeout (s)", default="10", check=number),
     Var(
         "DEPLOY_COMMAND_TIMEOUT",

@@ -182,6 +182,9 @@ class EcsTarget:
             )
         return status_of(service, versions, serving, stopped, self.config.container, current)
 
+    def connect(self) -> None:
+        """Nothing up front: clients connect on their first call."""
+
     def app_url(self) -> str | None:
         """None: the app's URL is the team's own (APP_URL: a load balancer, a domain)."""
         return None

@@ -82,6 +82,9 @@ class ExpressTarget:
         arn = primary_task_definition(service or self.ecs_service())
         return svc.revision(self.clients, arn, self.config) if arn else None
 
+    def connect(self) -> None:
+        """Nothing up front: clients connect on their first call."""
+
     def app_url(self) -> str | None:
         """The endpoint Express made (known once the service exists)."""
         if self._url is None:

@@ -193,6 +193,9 @@ class K8sTarget:
         names = [f"{base}-blue", f"{base}-green"] if self.cfg.bluegreen else [base]
         return inspect.status(self.ctx, names, self.current())
 
+    def connect(self) -> None:
+        """Nothing up front: clients connect on their first call."""
+
     def app_url(self) -> str | None:
         """None: the app's URL is the team's own (APP_URL: an Ingress, a load balancer)."""
         return None

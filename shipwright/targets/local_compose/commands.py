@@ -1,30 +1,26 @@
-"""The local stack's Compose invocations, built as data: argv, environment, override file.
+"""The local stack's Compose invocations, built as data: argv and environment.
 
 Why as data: ``plan()`` (``--dry-run``) prints exactly what ``deploy()`` runs, and tests
-read the pieces without an engine. The stack is the project's own ``docker-compose.yml``
-(backend + redis; mongodb when MONGO_URI points at this machine), so a laptop runs the
-same services as any Docker host. What a release changes -- the backend's image and the
-labels saying which release it is -- goes into a small generated override file (the
-second ``-f``), because the committed compose file must not change per release and
-labels cannot be set from the command line.
+read the pieces without an engine. The stack is the project's own ``docker-compose.yml``:
+its backend's dependencies (redis; mongodb when MONGO_URI points at this machine) run
+from it, so a laptop runs the same services as any Docker host; the backend itself is
+released blue-green, as on the Compose hosts (see ``target``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipwright.compose import local
-from shipwright.domain import Release
 from shipwright.settings import Settings
+from shipwright.targets.compose_hosts import commands as hosts_cmd
 from shipwright.targets.local_compose.images import is_loopback
 
-SERVICE = "backend"
+SERVICE = "backend"  # the compose file's own backend service: not run by this target
 COMPOSE_FILE = local.DEFAULT_FILE
-LABEL = "io.shipwright"  # io.shipwright.version / .image / .release (the Release as JSON)
 #: Used when neither the settings nor the process environment say otherwise: the dev
 #: backend binds loopback only (a laptop's network must not reach it), and health is
 #: probed every 2 s so ``up --wait`` returns soon after the app answers (not 10 s).
@@ -51,7 +47,8 @@ class Stack:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Stack:
-        """Lock, ledger and override file live in the state directory's ``local/``."""
+        """Lock, ledger, nginx and the colours' env files live in the state directory's
+        ``local/``."""
         return cls(settings, settings.state_dir / "local")
 
     # -- names ------------------------------------------------------------------------
@@ -62,10 +59,6 @@ class Stack:
     @property
     def file(self) -> Path:
         return self.settings.root / COMPOSE_FILE
-
-    @property
-    def override(self) -> Path:
-        return self.state_dir / f"{self.project}.release.yml"
 
     @property
     def env_file(self) -> Path:
@@ -106,75 +99,33 @@ class Stack:
         return {s: self.value(*THIRD_PARTY[s]) for s in services if s in THIRD_PARTY}
 
     # -- argv -------------------------------------------------------------------------
-    def base(self, compose: Sequence[str], *, release_file: bool | None = None) -> list[str]:
-        """``docker compose -f FILE [-f OVERRIDE] -p PROJECT [--profile …]``; the override
-        is named when it exists (or when ``release_file`` says so)."""
-        argv = [*compose, "-f", str(self.file)]
-        if release_file or (release_file is None and self.override.is_file()):
-            argv += ["-f", str(self.override)]
-        argv += ["-p", self.project]
+    def base(self, compose: Sequence[str]) -> list[str]:
+        """``docker compose -f FILE -p PROJECT [--profile …]``."""
+        argv = [*compose, "-f", str(self.file), "-p", self.project]
         for profile in self.profiles:
             argv += ["--profile", profile]
         return argv
 
-    def up(self, compose: Sequence[str]) -> list[str]:
-        """Start (or recreate) the backend and whatever it depends on, and wait until
-        every one of them is healthy. Only a service whose configuration changed is
-        recreated: a new release replaces the backend, redis keeps running."""
+    @property
+    def dependencies(self) -> list[str]:
+        """The services the backend needs here: redis, and mongodb when it is local."""
+        return ["redis", *self.profiles]
+
+    def up_dependencies(self, compose: Sequence[str]) -> list[str]:
+        """Start the dependencies and wait until every one is healthy (running ones stay)."""
         wait = ["--wait", "--wait-timeout", str(self.ready_timeout)]
-        return [*self.base(compose, release_file=True), "up", "--detach", *wait, SERVICE]
+        return [*self.base(compose), "up", "--detach", *wait, *self.dependencies]
 
     def remove_backend(self, compose: Sequence[str]) -> list[str]:
         return [*self.base(compose), "rm", "--stop", "--force", SERVICE]
-
-    def ps(self, compose: Sequence[str]) -> list[str]:
-        return [*self.base(compose), "ps", "--all", "--format", "json"]
-
-    def logs(
-        self,
-        compose: Sequence[str],
-        *,
-        follow: bool = False,
-        since: str | None = None,
-        tail: int | None = None,
-        services: Sequence[str] = (SERVICE,),
-    ) -> list[str]:
-        argv = [*self.base(compose), "logs", "--no-color", "--timestamps"]
-        argv += ["--follow"] if follow else []
-        argv += ["--since", since] if since else []
-        argv += ["--tail", str(tail)] if tail is not None else []
-        return [*argv, *services]
 
     def down(self, compose: Sequence[str], *, volumes: bool = False) -> list[str]:
         argv = [*self.base(compose), "--profile", "*", "down", "--remove-orphans"]
         return [*argv, "--timeout", "20", *(["--volumes"] if volumes else [])]
 
 
-def override_file(release: Release) -> str:
-    """The per-release compose override: the backend's image and its release labels.
-    JSON is YAML; ``$`` is doubled so compose does not interpolate it."""
-    labels = {
-        f"{LABEL}.version": release.version,
-        f"{LABEL}.image": release.image,
-        f"{LABEL}.environment": release.environment,
-        f"{LABEL}.release": json.dumps(release.to_dict(), sort_keys=True),
-    }
-    data = {"services": {SERVICE: {"image": release.image, "labels": labels}}}
-    return json.dumps(data, indent=2, sort_keys=True).replace("$", "$$") + "\n"
-
-
-def release_from_labels(labels: dict[str, str], image: str, environment: str) -> Release:
-    """The Release a container says it runs; one started outside this target (no labels)
-    is described by its image's version label, else ``unknown``."""
-    raw = labels.get(f"{LABEL}.release")
-    if raw:
-        try:
-            return Release.from_dict(json.loads(raw))
-        except (ValueError, TypeError):
-            pass
-    version = (
-        labels.get(f"{LABEL}.version")
-        or labels.get("org.opencontainers.image.version")
-        or "unknown"
-    )
-    return Release(environment, version, labels.get(f"{LABEL}.image") or image)
+def remove_colours(layout: hosts_cmd.Layout, timeout: int = 10) -> str:
+    """Both colours' containers removed (SIGTERM first) and nginx for them stopped."""
+    pid = hosts_cmd.path(f"{layout.nginx}/nginx.pid")
+    removes = "; ".join(hosts_cmd.remove_container(layout, s, timeout) for s in hosts_cmd.SLOTS)
+    return f'{removes}; [ -f {pid} ] && kill -QUIT "$(cat {pid})" 2>/dev/null; true'
