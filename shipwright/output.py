@@ -43,7 +43,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 
     grid = Table(title=REDACTOR.redact(title), title_justify="left")
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")  # wrap, never cut a value short
     for row in rows:
         grid.add_row(*(REDACTOR.redact("" if cell is None else str(cell)) for cell in row))
     console().print(grid)

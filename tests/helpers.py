@@ -28,8 +28,9 @@ class CliResult:
 def invoke(
     *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 600
 ) -> CliResult:
-    """``invoke ARGS`` as a user runs it; env adds to (not replaces) os.environ."""
-    full_env = {**os.environ, **(env or {})}
+    """``invoke ARGS`` as a user runs it; env adds to (not replaces) os.environ. Output
+    is as wide as a CI log's (pytest's workers may set COLUMNS=80)."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "invoke", *args],
         cwd=cwd,

@@ -87,12 +87,12 @@ TASKS = [
     (
         ("deploy", "--env", "staging", "--image", IMAGE, "--dry-run", *LOCAL),
         1,  # the gates refuse (no CI record for the canary image), after the plan
-        "app variables, mode 0600",
+        "(mode 0600)",
     ),
     (
         ("run", "--env", "staging", "--image", IMAGE, "--dry-run", *LOCAL, "--", "env"),
         0,
-        "app variables",
+        "mode 0600)",  # the app's variables as a 0600 env file, never on the command line
     ),
     (("status", "--env", "staging"), 0, NOWHERE),  # the unreachable host is reported
     (("local.prepare", "--dry-run"), 0, "Local default"),

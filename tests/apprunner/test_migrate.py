@@ -150,10 +150,10 @@ def test_apply_creates_the_express_service_beside_and_prints_the_cut_over(
         ecs.taskdef(1, "v1")
         ecs.deployment(1, "SUCCESSFUL")
         ecs.service(1, current=1)
+        ecs.service(1, current=1)  # the app's URL (asked first): the Express endpoint
+        ecs.describe_express(1, "v1")
         ecs.service(1, current=1)  # verify
         ecs.taskdef(1, "v1")
-        ecs.service(1, current=1)  # the app's URL: the Express endpoint
-        ecs.describe_express(1, "v1")
         ecs.family()
 
         def express(on_express):

@@ -37,6 +37,7 @@ def host(sandbox):
         (HostAddress(h.address, h.port),),
         user=sandbox.user,
         key_file=sandbox.key_file,
+        known_hosts=sandbox.known_hosts,
         connect_timeout=3,
     )
     host = Host(config.hosts[0], config, Runner(echo=False))
