@@ -16,9 +16,10 @@ to its own Docker engine -- and the settings overrides that point the pipeline a
    or pullable; else ``MONGO_URI=""`` and the backend runs without it (no MongoDB server
    can be built locally).
 
-The overrides go into envs/.env.<env>.local, in a block of their own that each run
-rewrites (the rest of that gitignored file is the user's), so ``invoke deploy --env
-development`` by hand sees the same images as ``nox -s ci``.
+The overrides go into the state directory's ``prepared/.env.<env>`` (a file the tool
+writes lives there, not in envs/), a settings layer between ``envs/.env.<env>`` and the
+user's ``envs/.env.<env>.local``, so ``invoke deploy --env development`` by hand sees
+the same images as ``nox -s ci`` -- and a test run, with its own state directory, none.
 
 Pulling from a public registry happens only with SHIPWRIGHT_ALLOW_PULL=1
 (:mod:`shipwright.targets.local_compose.images`): some machines must never try.
@@ -40,15 +41,15 @@ from shipwright.targets.local_compose.commands import THIRD_PARTY, mongo_is_loca
 from shipwright.targets.local_compose.images import ALLOW_PULL, is_loopback, pull, pull_allowed
 
 DEFAULT_BASE = "node:18-alpine"
-#: Marks the block of envs/.env.<env>.local that local.prepare owns (rewritten each run).
+#: Marks the block of prepared/.env.<env> that local.prepare owns (rewritten each run).
 BLOCK_START = "# >>> written by `invoke local.prepare`: the local default's images (do not edit)"
 BLOCK_END = "# <<< local.prepare"
 
 
 def prepare(settings: Settings, runner: Runner, *, persist: bool = True) -> dict[str, str]:
     """Make this machine ready for the local default; return the overrides (KEY -> value)
-    and (``persist``) keep them in envs/.env.<env>.local, so every task run by hand sees
-    them too."""
+    and (``persist``) keep them in the state directory's prepared layer, so every task
+    run by hand sees them too."""
     overrides: dict[str, str] = {}
     wanted = os.environ.get("DOCKER_HOST") or dockerd.DEFAULT_HOST
     if runner.dry_run and not dockerd.engine_answers(wanted):
@@ -84,7 +85,8 @@ def prepare(settings: Settings, runner: Runner, *, persist: bool = True) -> dict
 
 
 def local_file(settings: Settings) -> Path:
-    return settings.root / "envs" / f".env.{settings.environment}.local"
+    """The settings layer local.prepare keeps (settings.loader.prepared_file)."""
+    return settings.state_dir / "prepared" / f".env.{settings.environment}"
 
 
 def write_block(

@@ -1,7 +1,8 @@
 """Layered environments: read, merge, expand, validate -- remembering where each value came from.
 
-Lowest to highest: schema defaults < envs/.env < envs/.env.<env> < envs/.env.<env>.local
-< the process environment < ``--set KEY=VALUE``. Files are read with python-dotenv's
+Lowest to highest: schema defaults < envs/.env < envs/.env.<env> < what local.prepare
+found (<state>/prepared/.env.<env>) < envs/.env.<env>.local < the process environment
+< ``--set KEY=VALUE``. Files are read with python-dotenv's
 parser (no interpolation); ``${VAR}`` and ``${VAR:-default}`` are expanded once over
 the merged map, so a file may refer to a key another layer set.
 """
@@ -21,6 +22,8 @@ from shipwright.errors import ConfigError
 from shipwright.redact import REDACTOR
 from shipwright.settings.schema import BUILTIN_ENVIRONMENTS, schema_for
 from shipwright.settings.settings import Problem, Settings, Source
+from shipwright.state import VARIABLE as STATE_VARIABLE
+from shipwright.state import state_dir
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 ENV_NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -45,6 +48,22 @@ def known_environments(root: Path = PROJECT_ROOT) -> list[str]:
 def layer_files(environment: str, root: Path = PROJECT_ROOT) -> list[Path]:
     folder = envs_dir(root)
     return [folder / ".env", folder / f".env.{environment}", folder / f".env.{environment}.local"]
+
+
+def prepared_file(
+    environment: str,
+    root: Path,
+    read: Mapping[Path, Mapping[str, _Entry]],
+    environ: Mapping[str, str],
+    overrides: Mapping[str, str],
+) -> Path:
+    """What ``invoke local.prepare`` found on this machine (images, an empty MONGO_URI):
+    a layer the tool writes, so it lives in the state directory, never in envs/."""
+    configured = overrides.get(STATE_VARIABLE) or environ.get(STATE_VARIABLE)
+    for entries in read.values():
+        if not configured and STATE_VARIABLE in entries:
+            configured = entries[STATE_VARIABLE].value
+    return state_dir(root, configured) / "prepared" / f".env.{environment}"
 
 
 @dataclass
@@ -175,9 +194,13 @@ def load_settings(
         if var.default is not None
     }
     files = layer_files(environment, root)
+    read = {path: _read_file(path, root, problems) for path in files if path.is_file()}
+    prepared = prepared_file(environment, root, read, environ, overrides or {})
+    files.insert(2, prepared)  # above the committed files, below the user's .local
+    if prepared.is_file():
+        read[prepared] = _read_file(prepared, root, problems)
     for path in files:
-        if path.is_file():
-            entries.update(_read_file(path, root, problems))
+        entries.update(read.get(path, {}))
     for key, value in environ.items():
         if key in schema.variables or key in entries:
             entries[key] = _Entry(value, Source("process environment"), expand=False)

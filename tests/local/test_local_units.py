@@ -200,16 +200,20 @@ def test_the_plan_names_every_step_and_changes_nothing(tmp_path):
     assert not (tmp_path / "local").exists() or not list((tmp_path / "local").rglob("*.env"))
 
 
-def test_local_prepare_keeps_its_overrides_in_the_local_env_file(tmp_path):
-    """What `invoke local.prepare` found is written once into envs/.env.<env>.local, in a
-    block of its own that a later run rewrites; the user's own lines stay; the loader
-    then gives every hand-run task the same images."""
+def test_local_prepare_keeps_its_overrides_in_the_state_directory(tmp_path, own_state):
+    """What `invoke local.prepare` found is written into the state directory's prepared
+    layer, in a block that a later run rewrites; the loader then gives every hand-run
+    task the same images -- below the user's own envs/.env.<env>.local."""
     from helpers import project_root
 
     from shipwright import localdefault
 
     root = project_root(tmp_path)
-    local = root / "envs" / ".env.development.local"
+    (root / "envs" / ".env.development.local").write_text("REDIS_IMAGE=mine:1\n")
+    settings = load_settings("development", root=root, environ={}, validate=False)
+    local = localdefault.local_file(settings)
+    assert local.is_relative_to(settings.state_dir) and not local.is_relative_to(root / "envs")
+    local.parent.mkdir(parents=True)
     local.write_text("# mine\nGREETING=hello\n")
     localdefault.write_block(local, {"BASE_IMAGE": "shipwright/node-base:18", "MONGO_URI": ""})
     localdefault.write_block(
@@ -220,8 +224,9 @@ def test_local_prepare_keeps_its_overrides_in_the_local_env_file(tmp_path):
     assert text.count(localdefault.BLOCK_START) == 1 and "MONGO_URI" not in text
     assert oct(local.stat().st_mode & 0o777) == "0o600"
     settings = load_settings("development", root=root, environ={}, validate=False)
-    assert settings["REDIS_IMAGE"] == "shipwright/redis:7-local"
+    assert settings["BASE_IMAGE"] == "shipwright/node-base:18"
     assert settings.sources["BASE_IMAGE"].file == local
+    assert settings["REDIS_IMAGE"] == "mine:1"  # the user's .local wins over prepare's layer
 
 
 def test_teardown_removes_both_colours_and_stops_their_nginx():
@@ -232,7 +237,9 @@ def test_teardown_removes_both_colours_and_stops_their_nginx():
     assert 'kill -QUIT "$(cat /s/app/nginx/nginx.pid)"' in script
 
 
-def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(tmp_path, monkeypatch):
+def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(
+    tmp_path, monkeypatch, own_state
+):
     """A second local.prepare must not drop the MONGO_URI='' the first one wrote (the
     stack would then want a MongoDB this machine cannot run)."""
     import shutil
