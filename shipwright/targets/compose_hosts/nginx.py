@@ -90,10 +90,12 @@ def switch(
     bind: str = "",
 ) -> str:
     """Point nginx at ``slot``: new upstream file (temp + mv), ``nginx -t``, reload -- or
-    start nginx when it is not running -- then poll until the new ``generation`` answers:
-    new connections then reach new workers, and the old slot only finishes requests
-    already in flight. The colour it leaves is marked warm for ``keep_warm`` seconds
-    (it keeps running; :func:`stop_cold` stops it once that has passed)."""
+    start nginx when it is not running -- then poll until the new ``generation`` answers
+    and the old workers have exited: from then on every connection reaches a new worker
+    (checks right after a fast switch-back must not meet the colour it left), and the
+    old slot only finished requests already in flight. The colour it leaves is marked
+    warm for ``keep_warm`` seconds (it keeps running; :func:`stop_cold` stops it once
+    that has passed)."""
     generation = generation or f"{slot}-{secrets.token_hex(4)}"
     nginx = f"nginx -c {path(layout.nginx_conf)} -p {path(layout.nginx + '/')}"
     pid = path(f"{layout.nginx}/nginx.pid")
@@ -125,6 +127,7 @@ def switch(
             f'i=0; until [ "$({fetch} || true)" = {q(generation)} ]; do i=$((i+1)); '
             f"[ $i -lt 100 ] || {{ echo 'nginx did not load the new upstream'; exit 5; }}; "
             "sleep 0.05; done",
+            settled(layout),  # an old worker may still accept new connections until it exits
             write_file(layout.active, slot + "\n"),
             mark_warm,
             f"echo {SWITCHED}",
