@@ -37,13 +37,16 @@ from shipwright.machine import dockerd, registry, rootfs
 from shipwright.output import status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
+from shipwright.settings.envblock import write_block
 from shipwright.targets.local_compose.commands import THIRD_PARTY, mongo_is_local
 from shipwright.targets.local_compose.images import ALLOW_PULL, is_loopback, pull, pull_allowed
 
 DEFAULT_BASE = "node:18-alpine"
 #: Marks the block of prepared/.env.<env> that local.prepare owns (rewritten each run).
-BLOCK_START = "# >>> written by `invoke local.prepare`: the local default's images (do not edit)"
-BLOCK_END = "# <<< local.prepare"
+MARKS = (
+    "# >>> written by `invoke local.prepare`: the local default's images (do not edit)",
+    "# <<< local.prepare",
+)
 
 
 def prepare(settings: Settings, runner: Runner, *, persist: bool = True) -> dict[str, str]:
@@ -79,31 +82,14 @@ def prepare(settings: Settings, runner: Runner, *, persist: bool = True) -> dict
             client.close()
     if persist:
         kept = {k: v for k, v in overrides.items() if k != "DOCKER_HOST"}
-        path = local_file(settings)
-        runner.api(f"write {len(kept)} setting(s) to {path}", write_block, path, kept)
+        path = prepared_file(settings)
+        runner.api(f"write {len(kept)} setting(s) to {path}", write_block, path, kept, MARKS)
     return overrides
 
 
-def local_file(settings: Settings) -> Path:
+def prepared_file(settings: Settings) -> Path:
     """The settings layer local.prepare keeps (settings.loader.prepared_file)."""
     return settings.state_dir / "prepared" / f".env.{settings.environment}"
-
-
-def write_block(
-    path: Path, values: dict[str, str], marks: tuple[str, str] = (BLOCK_START, BLOCK_END)
-) -> None:
-    """Rewrite the block between ``marks`` (local.prepare's own by default) of ``path``;
-    every other line stays as it was."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    first, last = marks
-    if first in lines:
-        start = lines.index(first)
-        end = lines.index(last, start) if last in lines[start:] else len(lines) - 1
-        del lines[start : end + 1]
-    block = [first, *(f"{k}={v}" for k, v in sorted(values.items())), last]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([*lines, *block]) + "\n", encoding="utf-8")
-    path.chmod(0o600)
 
 
 def _client(host: str) -> Any:
@@ -156,7 +142,7 @@ def _mongo(settings: Settings, runner: Runner, client: Any) -> dict[str, str]:
     empty MONGO_URI that an earlier run wrote is decided again (not taken for the
     user's choice), so a second run keeps it instead of dropping it."""
     source = settings.sources.get("MONGO_URI")
-    wrote = source is not None and source.file == local_file(settings)
+    wrote = source is not None and source.file == prepared_file(settings)
     ours = wrote and not settings.get("MONGO_URI")
     if not (ours or mongo_is_local(settings.get("MONGO_URI"))):
         return {}

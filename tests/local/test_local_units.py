@@ -14,8 +14,10 @@ import pytest
 
 from shipwright.domain import Release
 from shipwright.errors import ConfigError
+from shipwright.localdefault import MARKS
 from shipwright.lock import DeployLock, FileLockStore, LockHeld, LockInfo
 from shipwright.settings import load_settings
+from shipwright.settings.envblock import write_block
 from shipwright.targets.local_compose import commands as cmd
 from shipwright.targets.local_compose import images
 from shipwright.targets.local_compose.target import LocalComposeTarget
@@ -211,17 +213,19 @@ def test_local_prepare_keeps_its_overrides_in_the_state_directory(tmp_path, own_
     root = project_root(tmp_path)
     (root / "envs" / ".env.development.local").write_text("REDIS_IMAGE=mine:1\n")
     settings = load_settings("development", root=root, environ={}, validate=False)
-    local = localdefault.local_file(settings)
+    local = localdefault.prepared_file(settings)
     assert local.is_relative_to(settings.state_dir) and not local.is_relative_to(root / "envs")
     local.parent.mkdir(parents=True)
     local.write_text("# mine\nGREETING=hello\n")
-    localdefault.write_block(local, {"BASE_IMAGE": "shipwright/node-base:18", "MONGO_URI": ""})
-    localdefault.write_block(
-        local, {"BASE_IMAGE": "shipwright/node-base:18", "REDIS_IMAGE": "shipwright/redis:7-local"}
+    write_block(local, {"BASE_IMAGE": "shipwright/node-base:18", "MONGO_URI": ""}, MARKS)
+    write_block(
+        local,
+        {"BASE_IMAGE": "shipwright/node-base:18", "REDIS_IMAGE": "shipwright/redis:7-local"},
+        MARKS,
     )
     text = local.read_text()
     assert text.startswith("# mine\nGREETING=hello\n")
-    assert text.count(localdefault.BLOCK_START) == 1 and "MONGO_URI" not in text
+    assert text.count(MARKS[0]) == 1 and "MONGO_URI" not in text
     assert oct(local.stat().st_mode & 0o777) == "0o600"
     settings = load_settings("development", root=root, environ={}, validate=False)
     assert settings["BASE_IMAGE"] == "shipwright/node-base:18"
@@ -254,7 +258,7 @@ def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(
     assert cmd.mongo_is_local(settings["MONGO_URI"])  # development's own default
     first = localdefault._mongo(settings, Runner(echo=False), None)  # no engine has mongo:7
     assert first == {"MONGO_URI": ""}
-    localdefault.write_block(localdefault.local_file(settings), first)
+    write_block(localdefault.prepared_file(settings), first, MARKS)
     again = load_settings("development", root=tmp_path, environ={})
     assert not again.get("MONGO_URI")
     assert localdefault._mongo(again, Runner(echo=False), None) == first  # kept, not dropped

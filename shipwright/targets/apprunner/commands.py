@@ -18,10 +18,10 @@ from shipwright.aws.clients import AwsClients
 from shipwright.errors import ConfigError
 from shipwright.flow import commands as flow
 from shipwright.flow.release import release_for
-from shipwright.localdefault import local_file, write_block
 from shipwright.output import say, status
 from shipwright.runner import Runner
 from shipwright.settings import Settings
+from shipwright.settings.envblock import write_block
 from shipwright.settings.settings import Source
 from shipwright.targets import open_target
 from shipwright.targets.apprunner import move, source
@@ -99,8 +99,11 @@ def read(clients: AwsClients, config: AppRunnerConfig) -> tuple[dict, dict | Non
 
 
 def files(settings: Settings, plan: move.MovePlan) -> list[tuple[Path, dict[str, str]]]:
+    """The tracked env file gets the settings; the user's untracked .local file the
+    secret-adjacent values."""
     tracked = settings.root / "envs" / f".env.{settings.environment}"
-    return [(p, v) for p, v in ((tracked, plan.settings), (local_file(settings), plan.local)) if v]
+    local = tracked.with_name(f"{tracked.name}.local")
+    return [(p, v) for p, v in ((tracked, plan.settings), (local, plan.local)) if v]
 
 
 def _apply(settings, runner, plan: move.MovePlan, service: dict, clients, yes, express) -> None:
