@@ -50,6 +50,17 @@ def require_env(env: str | None) -> str:
     return env
 
 
+def count_flag(flag: str, value: Any) -> int | None:
+    """A flag that counts (--steps, --batch): a whole number ≥ 1, or None when not given."""
+    if value is None:
+        return None
+    if not str(value).isdigit() or int(value) < 1:
+        from shipwright.errors import ConfigError
+
+        raise ConfigError(f"--{flag} must be a whole number ≥ 1, not {value!r}")
+    return int(value)
+
+
 def remainder(argv: Sequence[str] | None = None) -> list[str]:
     """What followed ``--`` on the command line, word for word (Invoke keeps it only
     as one joined string)."""

@@ -89,6 +89,22 @@ class Outcome:
     units: dict[str, str] = field(default_factory=dict)  # unit -> where it ended
     restored: bool = False  # failed, and the previous release serves again
 
+    @classmethod
+    def of_service(
+        cls, release: Release | None, service: str, state: str, detail: str, phases: dict
+    ) -> Outcome:
+        """One managed service (ECS, App Runner, Express) that ended ``succeeded``,
+        ``restored`` (the platform rolled back) or anything else (``broken``)."""
+        where = {"succeeded": "switched", "restored": "restored"}.get(state, "broken")
+        return cls(
+            ok=state == "succeeded",
+            release=release,
+            message=detail,
+            phases=phases,
+            units={service: f"{where}: {detail}"},
+            restored=state == "restored",
+        )
+
 
 @dataclass
 class Run:

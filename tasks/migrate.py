@@ -7,7 +7,14 @@ lock, the changelog and the backups live in the environment's MongoDB (docs/migr
 
 from invoke import task
 
-from shipwright.cli import flag_help, reports_errors, require_env, runner_for, settings_for
+from shipwright.cli import (
+    count_flag,
+    flag_help,
+    reports_errors,
+    require_env,
+    runner_for,
+    settings_for,
+)
 
 HELP = {
     "dry-run": "print what would run, in order (lock, backups, runs, changelog), write nothing",
@@ -145,14 +152,13 @@ def down(
 
     if to and steps:
         raise ConfigError("give --to or --steps, not both")
-    if steps is not None and (not str(steps).isdigit() or int(steps) < 1):
-        raise ConfigError(f"--steps must be a whole number ≥ 1, not {steps!r}")
+    steps = count_flag("steps", steps)
     commands, opened = _session(env, set, dry_run, local, version, image, c)
     with opened as session:
         engine.down(
             session,
             to=to,
-            steps=int(steps) if steps else None,
+            steps=steps,
             lock=commands.lock_options(reason, float(lock_wait), break_lock),
         )
 
@@ -178,16 +184,14 @@ def backfill(
     set=None,
 ):
     """Run the pending backfill in batches; resumable, idempotent."""
-    from shipwright.errors import ConfigError
     from shipwright.migrate import backfill as step
 
-    if batch is not None and (not str(batch).isdigit() or int(batch) < 1):
-        raise ConfigError(f"--batch must be a whole number ≥ 1, not {batch!r}")
+    batch = count_flag("batch", batch)
     commands, opened = _session(env, set, dry_run, local, version, image, c)
     with opened as session:
         step.run(
             session,
-            batch=int(batch) if batch else None,
+            batch=batch,
             lock=commands.lock_options(reason, float(lock_wait), break_lock),
         )
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 from support.ecsworld import APP, CLUSTER, release
+from support.scripted import ScriptedClient
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -34,28 +34,10 @@ def task_arn(task_id: str) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task_id}"
 
 
-class EcsScript:
+class EcsScript(ScriptedClient):
     """``script.service(...)``, ``script.deployment(...)`` …: the next answers, in order."""
 
-    def __init__(self, endpoint: str):
-        self.client = boto3.client(
-            "ecs",
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        self.stub = Stubber(self.client)
-
-    def __enter__(self) -> EcsScript:
-        self.stub.activate()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stub.deactivate()
-
-    def done(self) -> None:
-        self.stub.assert_no_pending_responses()
+    aws_service = "ecs"
 
     # -- services --------------------------------------------------------------------------
     def service_shape(

@@ -106,7 +106,14 @@ def test_p95_from_the_real_histogram(start_app):
     app.traffic(30)
     window = source.window()
     assert window.requests == 30
-    assert 100 < window.p95_ms <= 250  # all in the (0.1, 0.25] bucket
+    # every request waited 120 ms, so the p95 is above 100 ms, and it lies in the bucket
+    # that holds the 95th percentile (usually (0.1, 0.25]; a loaded machine may push one
+    # request further -- the judgement must follow the histogram, not this test's hope)
+    bounds = sorted(window.buckets)
+    total = window.buckets[bounds[-1]]
+    upper = next(b for b in bounds if window.buckets[b] >= 0.95 * total)
+    lower = max([b for b in bounds if b < upper], default=0.0)
+    assert 100 < window.p95_ms and lower * 1000 <= window.p95_ms <= upper * 1000
 
 
 def test_restart_counts_only_the_new_process(start_app):

@@ -163,3 +163,15 @@ def test_restore_in_production_needs_the_confirmation_flag(tmp_path, monkeypatch
         commands.restore(settings, Runner(), "b1")
     with pytest.raises(ConfigError, match="no backup 'b2'"):
         commands.restore(settings, Runner(), "b2")
+
+
+@pytest.mark.parametrize(
+    "args", [("migrate.down", "--steps", "0"), ("migrate.backfill", "--batch", "x")]
+)
+def test_a_count_that_is_not_a_whole_number_is_refused_before_anything_opens(args):
+    from helpers import invoke
+
+    result = invoke(*args, "--env", "test", env={"MONGO_URI": "mongodb://127.0.0.1:1/none"})
+    assert result.code == 2, result.output
+    assert f"{args[1]} must be a whole number ≥ 1, not '{args[2]}'" in result.output
+    assert "mongo" not in result.output.lower()

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
-from botocore.stub import Stubber
-
 from support.runnerworld import (
     ACCOUNT,
     REGION,
@@ -20,6 +17,7 @@ from support.runnerworld import (
     pinned,
     secret_arn,
 )
+from support.scripted import ScriptedClient
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 URL = f"x7k2pq9mzr.{REGION}.awsapprunner.com"
@@ -129,37 +127,11 @@ def service_shape(
     }
 
 
-class AppRunnerScript:
+class AppRunnerScript(ScriptedClient):
     """``script.describe(...)``, ``script.update(...)`` …: the next answers, in order.
     ``requests`` records every call's parameters (to look inside UpdateService)."""
 
-    def __init__(self, endpoint: str):
-        self.client = boto3.client(
-            "apprunner",
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        self.stub = Stubber(self.client)
-        self.requests: list[tuple[str, dict]] = []
-        self.client.meta.events.register("provide-client-params.apprunner", self._record)
-
-    def _record(self, params, model, **_):
-        self.requests.append((model.name, dict(params)))
-
-    def sent(self, operation: str) -> list[dict]:
-        return [params for name, params in self.requests if name == operation]
-
-    def __enter__(self) -> AppRunnerScript:
-        self.stub.activate()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stub.deactivate()
-
-    def done(self) -> None:
-        self.stub.assert_no_pending_responses()
+    aws_service = "apprunner"
 
     # -- the service -------------------------------------------------------------------
     def describe(self, tag: str | None = "v1", **kw) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
-from botocore.stub import Stubber
-
 from support.runnerworld import ACCOUNT, REGION, pinned
+from support.scripted import ScriptedClient
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 CLUSTER = "default"
@@ -37,36 +35,10 @@ def rev(n: int) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-revision/{CLUSTER}/{SERVICE}/{n}"
 
 
-class ExpressScript:
+class ExpressScript(ScriptedClient):
     """The next ECS answers, in order; ``sent(op)`` the parameters each call had."""
 
-    def __init__(self, endpoint: str):
-        self.client = boto3.client(
-            "ecs",
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        self.stub = Stubber(self.client)
-        self.requests: list[tuple[str, dict]] = []
-        self.client.meta.events.register("provide-client-params.ecs", self._record)
-
-    def _record(self, params, model, **_):
-        self.requests.append((model.name, dict(params)))
-
-    def sent(self, operation: str) -> list[dict]:
-        return [params for name, params in self.requests if name == operation]
-
-    def __enter__(self) -> ExpressScript:
-        self.stub.activate()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stub.deactivate()
-
-    def done(self) -> None:
-        self.stub.assert_no_pending_responses()
+    aws_service = "ecs"
 
     # -- the ECS view ---------------------------------------------------------------------
     def service(self, primary: int | None, *, current: int | None = None, others=()) -> None:

@@ -29,8 +29,7 @@ def test_two_tasks_at_once_install_once(tmp_path):
     (tmp_path / "package-lock.json").write_text("{}")
     runner = SlowInstall(tmp_path)
     tasks = [
-        threading.Thread(target=node.ensure_dependencies, args=(runner, tmp_path))
-        for _ in range(3)
+        threading.Thread(target=node.ensure_dependencies, args=(runner, tmp_path)) for _ in range(3)
     ]
     for task in tasks:
         task.start()

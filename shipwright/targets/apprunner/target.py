@@ -32,7 +32,6 @@ from shipwright.targets.apprunner.operation import Ended, Follower
 from shipwright.targets.apprunner.request import update_arguments
 from shipwright.targets.apprunner.status import OPERATIONS, status_of
 
-WHERE = {"succeeded": "switched", "restored": "restored", "broken": "broken"}
 NO_ONE_OFF = (
     "App Runner has no one-off tasks: a command cannot run beside the service. Run it on "
     "ECS instead (an ECS or ECS Express environment: invoke run --env ENV -- CMD), or, for "
@@ -246,12 +245,7 @@ class AppRunnerTarget:
             )
 
     def _outcome(self, release, ended: Ended, service: dict[str, Any], began: float) -> Outcome:
-        where = WHERE.get(ended.state, "broken")
-        return Outcome(
-            ok=ended.ok,
-            release=release,
-            message=ended.detail,
-            phases={"rollout": time.monotonic() - began},
-            units={service["ServiceName"]: f"{where}: {ended.detail}"},
-            restored=ended.state == "restored",
+        phases = {"rollout": time.monotonic() - began}
+        return Outcome.of_service(
+            release, service["ServiceName"], ended.state, ended.detail, phases
         )

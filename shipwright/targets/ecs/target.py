@@ -33,8 +33,6 @@ from shipwright.targets.ecs.status import status_of
 from shipwright.targets.ecs.stopped import StoppedTasks
 from shipwright.targets.ecs.tracker import Ended, Tracker
 
-WHERE = {"succeeded": "switched", "restored": "restored", "broken": "broken"}
-
 
 class EcsTarget:
     name = "ecs"
@@ -261,15 +259,7 @@ class EcsTarget:
                 )
             ended = self.tracker.follow(before, updated["service"], arn, previous)
         phases["rollout"] = time.monotonic() - began
-        where = WHERE.get(ended.state, "broken")
-        return Outcome(
-            ok=ended.ok,
-            release=release,
-            message=ended.detail,
-            phases=phases,
-            units={self.config.service: f"{where}: {ended.detail}"},
-            restored=ended.state == "restored",
-        )
+        return Outcome.of_service(release, self.config.service, ended.state, ended.detail, phases)
 
     def _release_of(self, arn: str | None) -> Release | None:
         if not arn:

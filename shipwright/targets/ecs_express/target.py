@@ -37,8 +37,6 @@ from shipwright.targets.ecs_express.config import ExpressConfig
 from shipwright.targets.ecs_express.oneoff import task_definition_for
 from shipwright.targets.ecs_express.status import express_notes
 
-WHERE = {"succeeded": "switched", "restored": "restored", "broken": "broken"}
-
 
 class ExpressTarget:
     name = "ecs-express"
@@ -285,12 +283,5 @@ class ExpressTarget:
         return self._outcome(release, ended, began)
 
     def _outcome(self, release: Release, ended: Ended, began: float) -> Outcome:
-        where = WHERE.get(ended.state, "broken")
-        return Outcome(
-            ok=ended.ok,
-            release=release,
-            message=ended.detail,
-            phases={"rollout": time.monotonic() - began},
-            units={self.config.service: f"{where}: {ended.detail}"},
-            restored=ended.state == "restored",
-        )
+        phases = {"rollout": time.monotonic() - began}
+        return Outcome.of_service(release, self.config.service, ended.state, ended.detail, phases)
