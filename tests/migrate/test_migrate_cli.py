@@ -140,6 +140,9 @@ def test_ctrl_c_mid_migration_releases_the_lock_and_records_it(mongo):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # Ctrl-C as a terminal delivers it, even when this suite runs as a background job
+        # (which starts its children with SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert poll(lambda: mongo.db.migrations_lock.count_documents({}) == 1, timeout=60).ok
