@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import secrets
+import shutil
 import urllib.request
 from pathlib import Path
 
@@ -287,3 +288,21 @@ def test_cli_deploy_status_history_on_the_local_default(values, releases, stack)
         releases["v2"].image,
     ]
     assert entries[0]["gates"] and entries[0]["metrics"]["downtime_seconds"] >= 0
+
+
+def test_a_deploy_after_the_state_directory_was_removed_takes_over_the_running_nginx(
+    settings, state_dir, releases, stack
+):
+    """A user removes .shipwright/ (or clones again into the same folder) while the stack
+    serves: the nginx it started still holds PORT, its pid file gone. The next deploy
+    reloads that nginx (found by its config path) instead of failing to bind beside it."""
+    url = settings["APP_URL"]
+    result, _, _ = run(settings, "deploy", releases["v1"])
+    assert result.exit_code == ExitCode.OK, result.entry.notes
+    shutil.rmtree(state_dir)
+    state_dir.mkdir()
+    result, serving, entries = run(settings, "deploy", releases["v2"])
+    assert result.exit_code == ExitCode.OK, result.entry.notes
+    assert serving.version == releases["v2"].version
+    assert get_json(f"{url}/version")[1]["version"] == releases["v2"].version
+    assert [e.version for e in entries] == [releases["v2"].version]  # a new ledger

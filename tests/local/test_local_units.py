@@ -238,7 +238,8 @@ def test_teardown_removes_both_colours_and_stops_their_nginx():
 
     script = cmd.remove_colours(hosts_cmd.Layout("/s", "app"))
     assert "docker rm -f app-blue" in script and "docker rm -f app-green" in script
-    assert 'kill -QUIT "$(cat /s/app/nginx/nginx.pid)"' in script
+    assert "cat /s/app/nginx/nginx.pid" in script and 'kill -QUIT "$m"' in script
+    assert '" -c "/s/app/nginx/nginx.conf" "' in script  # found by its config when no pid
 
 
 def test_prepare_decides_again_about_the_empty_mongo_uri_it_wrote_itself(

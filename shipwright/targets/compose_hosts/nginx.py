@@ -121,6 +121,7 @@ def switch(
             f"[ -f {up} ] && cp -f {up} {prev} || true",
             write_file(layout.upstream, upstream(address, port, generation)),
             f"if ! {nginx} -t -q; then [ -f {prev} ] && mv -f {prev} {up}; exit 4; fi",
+            adopt_orphan(layout),
             f"echo {SWITCHING}",
             f'if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; '
             f"then {nginx} -s reload; else {nginx}; fi",
@@ -141,6 +142,27 @@ def switch_and_gate(
     """The switch, then the health paths through the host's nginx: what users reach now."""
     through = kw.get("bind") or "127.0.0.1"
     return f"{switch(layout, slot, address, port, listen, **kw)}; {health(listen, paths, through)}"
+
+
+def master_pid(layout: Layout) -> str:
+    """A shell snippet printing the pid of this layout's nginx master: from its pid file,
+    or -- when that is gone (the state directory removed, or the project cloned again into
+    the same folder, while nginx ran) -- found by the config path on the master's title."""
+    pid, conf = path(f"{layout.nginx}/nginx.pid"), path(layout.nginx_conf)
+    return (
+        f'{{ if [ -f {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; then cat {pid}; '
+        "else for d in /proc/[0-9]*; do "
+        "t=$(tr '\\000' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; "
+        f'case "$t" in "nginx: master process "*" -c "{conf}" "*) '
+        'echo "${d#/proc/}"; break;; esac; done; fi; }'
+    )
+
+
+def adopt_orphan(layout: Layout) -> str:
+    """Write back the pid of an nginx of this layout that lost its pid file, so the
+    switch reloads it rather than start a second one that cannot bind the port."""
+    pid = path(f"{layout.nginx}/nginx.pid")
+    return f'm=$({master_pid(layout)}); if [ -n "$m" ]; then echo "$m" > {pid}; fi'
 
 
 def settled(layout: Layout, timeout: float = 10) -> str:

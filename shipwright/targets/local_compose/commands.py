@@ -17,6 +17,7 @@ from pathlib import Path
 from shipwright.compose import local
 from shipwright.settings import Settings
 from shipwright.targets.compose_hosts import commands as hosts_cmd
+from shipwright.targets.compose_hosts import nginx
 from shipwright.targets.local_compose.images import is_loopback
 
 SERVICE = "backend"  # the compose file's own backend service: not run by this target
@@ -125,7 +126,10 @@ class Stack:
 
 
 def remove_colours(layout: hosts_cmd.Layout, timeout: int = 10) -> str:
-    """Both colours' containers removed (SIGTERM first) and nginx for them stopped."""
-    pid = hosts_cmd.path(f"{layout.nginx}/nginx.pid")
+    """Both colours' containers removed (SIGTERM first) and nginx for them stopped (found
+    by its config path when its pid file is gone)."""
     removes = "; ".join(hosts_cmd.remove_container(layout, s, timeout) for s in hosts_cmd.SLOTS)
-    return f'{removes}; [ -f {pid} ] && kill -QUIT "$(cat {pid})" 2>/dev/null; true'
+    return (
+        f"{removes}; m=$({nginx.master_pid(layout)}); "
+        '[ -n "$m" ] && kill -QUIT "$m" 2>/dev/null; true'
+    )
