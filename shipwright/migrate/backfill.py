@@ -69,6 +69,20 @@ def _one(session: Session, migration: Migration, size: int) -> int:
             session.settings, session.runner, session.db, migration.collections, migration.name
         )
     started, began = utcnow(), time.monotonic()
+
+    def record(result: str, **error: str) -> None:
+        log.record_run(
+            migration.name,
+            checksum=migration.checksum,
+            direction="up",
+            phase="backfill",
+            result=result,
+            started=started,
+            duration=time.monotonic() - began,
+            release=session.release,
+            **error,
+        )
+
     columns = (TextColumn(migration.name), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, transient=False, disable=session.runner.dry_run) as bar:
         task = bar.add_task(migration.name, total=None, completed=done)
@@ -76,17 +90,7 @@ def _one(session: Session, migration: Migration, size: int) -> int:
             extra = {"MIGRATE_BATCH_SIZE": str(size), "MIGRATE_AFTER": after or ""}
             outcome = execute(session.executor, migration, "batch", extra)
             if not outcome.ok:
-                log.record_run(
-                    migration.name,
-                    checksum=migration.checksum,
-                    direction="up",
-                    phase="backfill",
-                    result=FAILED,
-                    started=started,
-                    duration=time.monotonic() - began,
-                    release=session.release,
-                    error=outcome.detail,
-                )
+                record(FAILED, error=outcome.detail)
                 raise ShipwrightError(
                     f"backfill {migration.name} failed after {done} document(s): {outcome.detail}"
                     "\n→ run invoke migrate.backfill again to resume from there"
@@ -104,16 +108,7 @@ def _one(session: Session, migration: Migration, size: int) -> int:
             bar.update(
                 task, completed=done, total=done + remaining if remaining is not None else None
             )
-    log.record_run(
-        migration.name,
-        checksum=migration.checksum,
-        direction="up",
-        phase="backfill",
-        result=APPLIED,
-        started=started,
-        duration=time.monotonic() - began,
-        release=session.release,
-    )
+    record(APPLIED)
     status(
         True, f"backfill {migration.name}: {done} document(s) in {time.monotonic() - began:.1f}s"
     )

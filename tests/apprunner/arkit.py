@@ -4,27 +4,13 @@ and the ledger's newest entry."""
 
 from __future__ import annotations
 
+from support.faketime import FakeTime
+
 from shipwright.aws.clients import AwsClients
 from shipwright.errors import ShipwrightError
 from shipwright.flow import commands
 from shipwright.flow.session import opened
 from shipwright.runner import Runner
-
-
-class FakeTime:
-    """``interrupt_after`` sleeps raise KeyboardInterrupt (Ctrl-C while waiting)."""
-
-    def __init__(self, interrupt_after: int | None = None):
-        self.now, self.sleeps, self.interrupt_after = 0.0, 0, interrupt_after
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        if self.interrupt_after is not None and self.sleeps > self.interrupt_after:
-            raise KeyboardInterrupt
-        self.now += seconds
 
 
 def target_for(cls, settings, service: str, client, time_: FakeTime | None = None):

@@ -4,24 +4,15 @@ world rebuilt empty for each test that asks for it (``world``)."""
 from __future__ import annotations
 
 import pytest
-from helpers import require
-from support.ecsworld import aws_environ
+from support.ecsworld import serving
 from support.runnerworld import LocalApp, RunnerWorld, smoke_suite
 from support.sandbox import MotoServer
 
 
 @pytest.fixture(scope="session")
 def runner_moto():
-    try:
-        server = MotoServer()
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - moto missing: the reason is printed
-        require(False, f"the local AWS endpoint (moto) cannot start: {exc}")
-    try:
-        with aws_environ(server):
-            yield server
-    finally:
-        server.stop()
+    with serving(MotoServer()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

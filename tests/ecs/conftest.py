@@ -4,22 +4,14 @@ the world (``ecs_world``)."""
 from __future__ import annotations
 
 import pytest
-from helpers import invoke, require
-from support.ecsworld import EcsMoto, EcsWorld, aws_environ
+from helpers import invoke
+from support.ecsworld import EcsMoto, EcsWorld, serving
 
 
 @pytest.fixture(scope="session")
 def ecs_moto():
-    try:
-        server = EcsMoto()
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - moto missing: the reason is printed
-        require(False, f"the local AWS endpoint (moto) cannot start: {exc}")
-    try:
-        with aws_environ(server):
-            yield server
-    finally:
-        server.stop()
+    with serving(EcsMoto()) as server:
+        yield server
 
 
 @pytest.fixture

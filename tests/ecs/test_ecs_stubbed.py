@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 from ecsstub import NOW, EcsScript, sd, stopped_task, td
 from support.ecsworld import release
+from support.faketime import FakeTime
 
 from shipwright.aws.clients import AwsClients
 from shipwright.errors import ExitCode, ShipwrightError
@@ -24,23 +25,6 @@ from shipwright.runner import Runner
 from shipwright.targets.ecs.target import EcsTarget
 
 pytestmark = pytest.mark.integration
-
-
-class FakeTime:
-    """A clock that moves only when the code under test sleeps; ``interrupt_after``
-    sleeps raise KeyboardInterrupt (Ctrl-C while waiting)."""
-
-    def __init__(self, interrupt_after: int | None = None):
-        self.now, self.sleeps, self.interrupt_after = 0.0, 0, interrupt_after
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        if self.interrupt_after is not None and self.sleeps > self.interrupt_after:
-            raise KeyboardInterrupt
-        self.now += seconds
 
 
 @pytest.fixture

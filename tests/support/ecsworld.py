@@ -178,3 +178,20 @@ def aws_environ(moto: MotoServer):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def serving(moto: MotoServer):
+    """``moto`` started (the test fails or skips, with the reason, where it cannot be)
+    with its credentials in os.environ; stopped afterwards."""
+    from helpers import require
+
+    try:
+        moto.start()
+    except Exception as exc:  # noqa: BLE001 - moto missing: the reason is printed
+        require(False, f"the local AWS endpoint (moto) cannot start: {exc}")
+    try:
+        with aws_environ(moto):
+            yield moto
+    finally:
+        moto.stop()

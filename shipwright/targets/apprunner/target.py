@@ -19,6 +19,7 @@ from shipwright.aws import secrets
 from shipwright.aws.clients import AwsClients
 from shipwright.aws.logs import LogReader, tail_all
 from shipwright.aws.state import S3LedgerStore, S3LockStore, state_location
+from shipwright.aws.target import AwsTarget
 from shipwright.domain import Check, Checks, Outcome, Plan, Release, Run, Status
 from shipwright.errors import ConfigError
 from shipwright.image.reference import ImageRef
@@ -39,7 +40,7 @@ NO_ONE_OFF = (
 )
 
 
-class AppRunnerTarget:
+class AppRunnerTarget(AwsTarget):
     name = "apprunner"
 
     def __init__(
@@ -51,11 +52,7 @@ class AppRunnerTarget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.settings = settings
-        self.runner = runner or Runner()
-        self.config = AppRunnerConfig.from_settings(settings)
-        self.clients = clients or AwsClients(settings)
-        self.clients.require_credentials()
+        super().__init__(settings, runner, clients, AppRunnerConfig.from_settings(settings))
         self.follower = Follower(self.clients, self.config, clock=clock, sleep=sleep)
         self._arn: str | None = None
         self._seen: dict[str, Any] | None = None  # the service as last described

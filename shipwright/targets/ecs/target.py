@@ -18,6 +18,7 @@ from shipwright.aws import secrets
 from shipwright.aws.clients import AwsClients
 from shipwright.aws.logs import LogReader
 from shipwright.aws.state import S3LedgerStore, S3LockStore
+from shipwright.aws.target import AwsTarget
 from shipwright.domain import Check, Checks, Outcome, Plan, Release, Run, Status
 from shipwright.errors import ConfigError
 from shipwright.output import say
@@ -34,7 +35,7 @@ from shipwright.targets.ecs.stopped import StoppedTasks
 from shipwright.targets.ecs.tracker import Ended, Tracker
 
 
-class EcsTarget:
+class EcsTarget(AwsTarget):
     name = "ecs"
 
     def __init__(
@@ -46,11 +47,7 @@ class EcsTarget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.settings = settings
-        self.runner = runner or Runner()
-        self.config = EcsConfig.from_settings(settings)
-        self.clients = clients or AwsClients(settings)
-        self.clients.require_credentials()
+        super().__init__(settings, runner, clients, EcsConfig.from_settings(settings))
         self.stopped = StoppedTasks(self.clients, self.config, self._stream_prefix())
         self.revisions = Revisions(self.clients, self.config, self.runner)
         moves = (self.clients, self.config, self.runner, self.stopped)

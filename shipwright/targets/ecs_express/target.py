@@ -19,6 +19,7 @@ from shipwright.aws import secrets
 from shipwright.aws.clients import AwsClients
 from shipwright.aws.logs import LogReader
 from shipwright.aws.state import S3LedgerStore, S3LockStore, state_location
+from shipwright.aws.target import AwsTarget
 from shipwright.domain import Check, Checks, Outcome, Plan, Release, Run, Status
 from shipwright.errors import ConfigError
 from shipwright.image.reference import ImageRef
@@ -38,7 +39,7 @@ from shipwright.targets.ecs_express.oneoff import task_definition_for
 from shipwright.targets.ecs_express.status import express_notes
 
 
-class ExpressTarget:
+class ExpressTarget(AwsTarget):
     name = "ecs-express"
 
     def __init__(
@@ -50,11 +51,7 @@ class ExpressTarget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.settings = settings
-        self.runner = runner or Runner()
-        self.config = ExpressConfig.from_settings(settings)
-        self.clients = clients or AwsClients(settings)
-        self.clients.require_credentials()
+        super().__init__(settings, runner, clients, ExpressConfig.from_settings(settings))
         self.clock, self.sleep = clock, sleep
         self._url: str | None = None
 
