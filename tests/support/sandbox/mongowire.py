@@ -3,7 +3,9 @@
 Why mongoeco: no mongod can run on these machines, and the migration engine must be
 tested over real connections with the real drivers (pymongo, the Node ``mongodb``
 driver), not an in-process fake. mongoeco needs Python >= 3.13, so it runs from its own
-venv (``.ci/setup`` creates it; SHIPWRIGHT_MONGOECO_PYTHON names another interpreter).
+venv (``.ci/setup`` creates it at SHIPWRIGHT_MONGOECO_VENV, default
+``~/.cache/shipwright/mongoeco``, and proves it answers a ping; SHIPWRIGHT_MONGOECO_PYTHON
+names another interpreter).
 Its data lives in memory: every start is empty.
 
 What it does not do (proven only on real MongoDB): the Node driver's cursor helpers
@@ -22,12 +24,14 @@ from ._proc import ProcessService, SandboxError
 __all__ = ["MongoEco", "mongoeco_python"]
 
 SERVER = Path(__file__).with_name("mongoeco_server.py")
-DEFAULT_VENV = Path.home() / ".cache" / "shipwright" / "mongoeco"
+VENV = Path(
+    os.environ.get("SHIPWRIGHT_MONGOECO_VENV") or Path.home() / ".cache" / "shipwright" / "mongoeco"
+)
 
 
 def mongoeco_python() -> str:
     """The interpreter that has mongoeco (SandboxError naming the fix when none)."""
-    python = os.environ.get("SHIPWRIGHT_MONGOECO_PYTHON") or str(DEFAULT_VENV / "bin" / "python")
+    python = os.environ.get("SHIPWRIGHT_MONGOECO_PYTHON") or str(VENV / "bin" / "python")
     if not Path(python).is_file():
         raise SandboxError(f"no mongoeco interpreter at {python}: run .ci/setup")
     return python
