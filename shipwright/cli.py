@@ -7,11 +7,14 @@ tests can drive the same code without Invoke's parser.
 from __future__ import annotations
 
 import functools
+import os
+import select
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from shipwright.errors import ExitCode, ShipwrightError
+from shipwright.extras import missing_extra
 from shipwright.redact import REDACTOR, install_stream_redaction
 from shipwright.runner import Runner
 from shipwright.settings import Settings, load_settings, parse_assignments
@@ -91,5 +94,36 @@ def reports_errors(task_body: Callable[..., Any]) -> Callable[..., Any]:
             raise Exit(REDACTOR.redact(f"✘ {exc}"), code=int(exc.exit_code)) from None
         except KeyboardInterrupt:
             raise Exit("✘ interrupted", code=int(ExitCode.FAILED)) from None
+        except ModuleNotFoundError as exc:
+            error = missing_extra(exc)
+            if error is None:
+                raise
+            raise Exit(f"✘ {error}", code=int(error.exit_code)) from None
 
     return wrapper
+
+
+def quiet_broken_pipe() -> None:
+    """``invoke --list | head``: when the reader goes away, end quietly as Unix tools do,
+    without a traceback. (Not SIGPIPE's default action: that would also kill a deploy
+    whose remote shell closed its end, before the ledger records what happened.)"""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, BrokenPipeError) and _reader_gone(STDOUT):
+            # stdout's final flush at exit must not fail a second time
+            os.dup2(os.open(os.devnull, os.O_WRONLY), STDOUT)
+            return
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+STDOUT = 1
+
+
+def _reader_gone(fd: int) -> bool:
+    """Whether ``fd`` is a pipe whose reader closed (any other broken pipe is a real error)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
