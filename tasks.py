@@ -13,6 +13,9 @@ from pathlib import Path
 
 from invoke import Collection
 
+from shipwright.cli import quiet_broken_pipe
+
+quiet_broken_pipe()
 __path__ = [str(Path(__file__).resolve().parent / "tasks")]
 
 from tasks import (  # noqa: E402
