@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from shipwright.errors import ConfigError
+from shipwright.errors import ConfigError, ShipwrightError
 from shipwright.migrate import backup, connection
 from shipwright.migrate.changelog import RESTORE, Changelog
 from shipwright.migrate.discovery import FILE_NAME, PHASES, discover
@@ -71,12 +71,13 @@ def session(
             else:
                 from shipwright.flow.release import release_for
 
-                dep = env.deployment()
-                chosen = (
-                    release_for(settings, runner, version, image)
-                    if version or image
-                    else dep.target.current()
-                )
+                with _hint_local():
+                    dep = env.deployment()
+                    chosen = (
+                        release_for(settings, runner, version, image)
+                        if version or image
+                        else dep.target.current()
+                    )
                 if chosen is None:
                     raise ConfigError(
                         f"nothing serves in {settings.environment!r}: name the image that runs "
@@ -86,6 +87,18 @@ def session(
             yield Session(settings, runner, db, executor, release=release, ledger=env.ledger)
         finally:
             env.close()
+
+
+@contextlib.contextmanager
+def _hint_local() -> Iterator[None]:
+    """Without a reachable target (no hosts configured, none answering) the migrations
+    can still run on this machine: say so beside the reason."""
+    try:
+        yield
+    except ShipwrightError as exc:
+        raise ShipwrightError(
+            f"{exc}\n  (to run the migrations on this machine instead: --local)", exc.exit_code
+        ) from None
 
 
 def lock_options(reason: str, lock_wait: float, break_lock: bool) -> LockOptions:
