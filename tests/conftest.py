@@ -4,9 +4,9 @@ import ``helpers`` and ``support.sandbox``.
 - The tool's state (CI and image records, env files, postmortems, local ledgers) goes
   to a folder of this run's own, never to the checkout's ``.shipwright/``: set here,
   before any test runs, for this process and every CLI it starts.
-- With CI=true a test marked ``integration`` that skipped (a component missing) fails
-  instead: CI provides every component. Tests of real cloud services (marked
-  ``real_service``) may still skip, with the reason printed.
+- With CI=true any test that skipped fails instead: CI provides every component the
+  suite starts. Only tests of a real cloud service, cluster or server (marked
+  ``real_service``) may still skip, with the reason printed (``-ra``).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if not (IN_CI and report.skipped and item.get_closest_marker("integration")):
+    if not (IN_CI and report.skipped):
         return
     if item.get_closest_marker("real_service"):
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
     report.outcome = "failed"
-    report.longrepr = f"CI must provide this component: {reason}"
+    report.longrepr = f"CI must not skip this (only real_service tests may): {reason}"
 
 
 @pytest.fixture
