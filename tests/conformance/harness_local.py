@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from harness import Harness
 from helpers import require
-from support.sandbox import free_port
+from support.sandbox import free_port, free_ports
 
 from shipwright import PROJECT_ROOT
 from shipwright.domain import Release
@@ -53,7 +53,8 @@ def local_harness(tmp_path_factory):
     except Exception as exc:  # noqa: BLE001 - no engine, registry binary, redis …
         require(False, f"the local default cannot be prepared here: {exc}")
     app = f"swconf{secrets.token_hex(3)}"
-    port, redis_port = str(free_port()), str(free_port())
+    redis = free_port()
+    port, redis_port = str(free_ports(3, besides=redis)), str(redis)  # PORT, +1, +2
     settings = load_settings(
         "development",
         overrides={

@@ -80,7 +80,8 @@ def test_prepare_is_idempotent(overrides, client):
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"PORT": str(_proc.free_port()), "REDIS_PORT": str(_proc.free_port())}
+    redis = _proc.free_port()
+    return {"PORT": str(_proc.free_ports(3, besides=redis)), "REDIS_PORT": str(redis)}
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from shipwright.machine.rootfs import (
     ensure_node_base,
 )
 
-from ._proc import SandboxError, free_port, wait_until
+from ._proc import SandboxError, free_port, free_ports, wait_until
 from .engine import Engine
 from .mongowire import MongoEco
 from .moto import MotoServer
@@ -37,6 +37,7 @@ from .sshhosts import SshHost, SshHosts, cleanup_stale
 __all__ = [
     "SandboxError",
     "free_port",
+    "free_ports",
     "wait_until",
     "ensure_engine",
     "engine_answers",

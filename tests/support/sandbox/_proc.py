@@ -32,6 +32,7 @@ from shipwright.machine.process import (
 __all__ = [
     "SandboxError",
     "free_port",
+    "free_ports",
     "wait_until",
     "log_tail",
     "run",
@@ -55,6 +56,28 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def free_ports(count: int, host: str = "127.0.0.1", *, besides: int = 0) -> int:
+    """The first of ``count`` consecutive TCP ports that are all free on ``host`` right
+    now, and not ``besides``: the local target serves on PORT and its colours on PORT+1
+    and PORT+2, and a port picked alone may sit right below one handed out next."""
+    for _ in range(200):
+        base, held = free_port(host), []
+        try:
+            for port in range(base, base + count):
+                if port == besides:
+                    raise OSError(f"{port} is taken by the caller")
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise SandboxError(f"no {count} consecutive free ports on {host}")
 
 
 def start_process(
